@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# demo.sh: from a fresh clone to a working local cluster in one command.
+#
+# Installs the packages, builds build/release, starts PostgreSQL and the daemons (up.sh), then
+# uses duxctl to create two demo nodes under var/demo/, register them with duxos-registry, send a
+# heartbeat from each, list the nodes and show one. Safe to run again.
+set -euo pipefail
+shopt -s inherit_errexit
+
+readonly PROG=${0##*/}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$HERE/../.." && pwd -P)
+readonly HERE REPO
+readonly BUILD=build/release
+readonly DUXCTL=$REPO/$BUILD/bin/duxctl
+readonly REGISTRY=http://127.0.0.1:8101
+readonly DEMO_DIR=$REPO/var/demo
+
+WORD=""     # last word printed by run_word's command
+ADDRESS=""  # payout address of the node being registered
+NODE_ID=""  # id of the node just registered
+
+die() {
+    printf '%s: error: %s\n' "$PROG" "$*" >&2
+    exit 1
+}
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+# Prints a command as the user would type it from the repository root.
+show() {
+    local line="$*"
+    printf '$ %s\n' "${line//"$REPO"\//}"
+}
+
+# Shows a command, then runs it.
+run() {
+    show "$@"
+    "$@"
+}
+
+# Shows a duxctl command, runs it, and keeps the last word of its output (an id or an address)
+# in WORD.
+run_word() {
+    local out
+    show "$@"
+    out=$("$@") || return 1
+    printf '%s\n' "$out"
+    WORD=$(awk 'NF { last = $NF } END { print last }' <<<"$out")
+    [[ -n $WORD ]]
+}
+
+build_release() {
+    local gen=()
+    if [[ ! -f $BUILD/CMakeCache.txt ]] && command -v ninja >/dev/null; then
+        gen=(-G Ninja)
+    fi
+    run cmake -S . -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo || die "cmake configure failed"
+    run cmake --build "$BUILD" -j"$(nproc)" || die "build failed"
+}
+
+check_duxctl() {
+    [[ -x $DUXCTL ]] || die "duxctl was not built (expected $DUXCTL); check the build output above"
+}
+
+check_registry() {
+    curl -fsS -o /dev/null --max-time 5 "$REGISTRY/readyz" ||
+        die "duxos-registry is not ready at $REGISTRY (see var/log/registry.log)"
+}
+
+# Sets ADDRESS to node N's Flopcoin payout address, created once and kept in var/demo/.
+wallet_address() {
+    local n=$1 file
+    file=$DEMO_DIR/node$n.address
+    if [[ -s $file ]]; then
+        ADDRESS=$(<"$file")
+        printf 'payout address (from %s): %s\n' "${file#"$REPO"/}" "$ADDRESS"
+        return
+    fi
+    run_word "$DUXCTL" address new --key "$DEMO_DIR/node$n.wallet.key" ||
+        die "duxctl address new failed for node $n"
+    ADDRESS=$WORD
+    printf '%s\n' "$ADDRESS" >"$file"
+}
+
+# Registers node N (creating its key on first use) and sends a heartbeat; sets NODE_ID.
+register_node() {
+    local n=$1 port=$2 key
+    key=$DEMO_DIR/node$n.key
+    wallet_address "$n"
+    run_word "$DUXCTL" --registry "$REGISTRY" node init --key "$key" ||
+        die "duxctl node init failed for node $n"
+    NODE_ID=$WORD
+    if ! run "$DUXCTL" --registry "$REGISTRY" node register --key "$key" --wallet "$ADDRESS" \
+        --ip 127.0.0.1 --port "$port" --capability task_execution --capability api_hosting \
+        --cpu 2 --memory 2048; then
+        "$DUXCTL" --registry "$REGISTRY" nodes show "$NODE_ID" >/dev/null 2>&1 ||
+            die "registering node $n failed"
+        printf '(node %s was registered by an earlier run)\n' "$NODE_ID"
+    fi
+    run "$DUXCTL" --registry "$REGISTRY" node heartbeat --key "$key" ||
+        die "heartbeat of node $n failed"
+}
+
+main() {
+    [[ $# -eq 0 ]] || die "usage: $PROG (no arguments)"
+    cd "$REPO"
+    step "Installing the packages the build needs"
+    run "$REPO/deploy/install-deps.sh" || die "installing dependencies failed"
+    step "Building ($BUILD)"
+    build_release
+    check_duxctl
+    step "Starting PostgreSQL and the daemons"
+    run "$HERE/up.sh" || die "the local cluster did not start (see above)"
+    check_registry
+    mkdir -p "$DEMO_DIR"
+    chmod 700 "$DEMO_DIR"
+    local node1 node2
+    step "Demo node 1: key, payout address, registration, heartbeat"
+    register_node 1 9001
+    node1=$NODE_ID
+    step "Demo node 2: key, payout address, registration, heartbeat"
+    register_node 2 9002
+    node2=$NODE_ID
+    step "Nodes known to the registry"
+    run "$DUXCTL" --registry "$REGISTRY" nodes list || die "duxctl nodes list failed"
+    step "Node 1 in detail"
+    run "$DUXCTL" --registry "$REGISTRY" nodes show "$node1" || die "duxctl nodes show failed"
+    printf '\nDemo nodes: %s, %s (keys in %s)\n' "$node1" "$node2" "${DEMO_DIR#"$REPO"/}"
+    printf 'The cluster keeps running. Stop it with: deploy/local/down.sh\n'
+    printf '(deploy/local/down.sh --purge also deletes var/: database, keys, logs)\n'
+}
+
+main "$@"

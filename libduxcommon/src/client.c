@@ -1,0 +1,197 @@
+/* client.c - libcurl calls to other daemons. */
+#include <curl/curl.h>
+#include <dux/buf.h>
+#include <dux/client.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CLIENT_MAX_RESPONSE (8u << 20)
+
+struct dux_client {
+	CURL *curl;
+	char *base_url;
+	char *auth_header;
+	long timeout_ms;
+	int retries;
+	char err[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int dux_client_new(const dux_client_opts_t *o, dux_client_t **ret)
+{
+	pthread_once(&curl_once, curl_init_once);
+	dux_client_t *c = calloc(1, sizeof *c);
+	if (!c)
+		return DUX_ENOMEM;
+	c->curl = curl_easy_init();
+	c->base_url = strdup(o->base_url);
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	c->retries = o->retries;
+	if (o->bearer && asprintf(&c->auth_header, "Authorization: Bearer %s", o->bearer) < 0)
+		c->auth_header = NULL;
+	if (!c->curl || !c->base_url || (o->bearer && !c->auth_header)) {
+		dux_client_free(c);
+		return DUX_ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+dux_client_t *dux_client_free(dux_client_t *c)
+{
+	if (!c)
+		return NULL;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c->base_url);
+	free(c->auth_header);
+	free(c);
+	return NULL;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	dux_buf_t *b = arg;
+	return dux_buf_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	dux_client_resp_t *r = arg;
+	size_t len = size * n;
+	if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
+		const char *v = p + 13;
+		while (*v == ' ')
+			v++;
+		size_t vl = (size_t)(p + len - v);
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+			vl--;
+		snprintf(r->content_type, sizeof r->content_type, "%.*s", (int)vl, v);
+	}
+	return len;
+}
+
+static bool has_idempotency_key(const char *const *headers)
+{
+	for (const char *const *h = headers; h && *h; h++)
+		if (strncasecmp(*h, "Idempotency-Key:", 16) == 0)
+			return true;
+	return false;
+}
+
+static int attempt(dux_client_t *c, const char *method, const char *url,
+		   struct curl_slist *hl, const char *body, size_t len, dux_client_resp_t *ret)
+{
+	dux_buf_t b;
+	dux_buf_init(&b, CLIENT_MAX_RESPONSE);
+	dux_client_resp_t r = {0};
+	CURL *h = c->curl;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->err);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	c->err[0] = '\0';
+	CURLcode cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		if (!c->err[0])
+			snprintf(c->err, sizeof c->err, "%s", curl_easy_strerror(cc));
+		dux_buf_free(&b);
+		return DUX_EUNAVAIL;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+	r.len = b.len;
+	r.body = dux_buf_steal(&b);
+	if (!r.body)
+		return DUX_ENOMEM;
+	if (strstr(r.content_type, "json"))
+		r.json = cJSON_ParseWithLength(r.body, r.len);
+	*ret = r;
+	return 0;
+}
+
+static bool append(struct curl_slist **l, const char *s)
+{
+	struct curl_slist *t = curl_slist_append(*l, s);
+	if (t)
+		*l = t;
+	return t != NULL;
+}
+
+static int headers_build(const dux_client_t *c, const char *const *headers, bool has_body,
+			 struct curl_slist **ret)
+{
+	const char *fixed[] = {"Accept: application/json", "Expect:",
+			       has_body ? "Content-Type: application/json" : NULL, c->auth_header};
+	struct curl_slist *l = NULL;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (fixed[i] && !append(&l, fixed[i]))
+			goto fail;
+	for (const char *const *h = headers; h && *h; h++)
+		if (!append(&l, *h))
+			goto fail;
+	*ret = l;
+	return 0;
+fail:
+	curl_slist_free_all(l);
+	return DUX_ENOMEM;
+}
+
+int dux_client_do(dux_client_t *c, const char *method, const char *path,
+		  const char *const *headers, const char *body, size_t len,
+		  dux_client_resp_t *ret)
+{
+	char *url = NULL;
+	struct curl_slist *hl = NULL;
+	if (asprintf(&url, "%s%s", c->base_url, path) < 0)
+		return DUX_ENOMEM;
+	int r = headers_build(c, headers, body != NULL, &hl);
+	bool repeatable = strcmp(method, "GET") == 0 || has_idempotency_key(headers);
+	int tries = 1 + (repeatable ? c->retries : 0);
+	for (int i = 0; r == 0; i++) {
+		r = attempt(c, method, url, hl, body, len, ret);
+		bool transient = r == DUX_EUNAVAIL || (r == 0 && ret->status >= 500);
+		if (!transient || i + 1 >= tries)
+			break;
+		if (r == 0)
+			dux_client_resp_clear(ret);
+		r = 0;
+		usleep(100000u << (i < 4 ? i : 4));
+	}
+	curl_slist_free_all(hl);
+	free(url);
+	return r;
+}
+
+void dux_client_resp_clear(dux_client_resp_t *r)
+{
+	cJSON_Delete(r->json);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+const char *dux_client_errmsg(const dux_client_t *c)
+{
+	return c->err;
+}
