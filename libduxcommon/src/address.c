@@ -1,7 +1,6 @@
 /* address.c - Flopcoin addresses: validation, and new pay-to-pubkey-hash keys. */
 #include <dux/address.h>
 #include <dux/crypto.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
@@ -102,14 +101,14 @@ int dux_address_new(dux_net_t net, char ret_addr[DUX_ADDRESS_MAX], char **ret_pe
 	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
 	if (!pkey)
 		goto out;
-	if (EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-					   "compressed") != 1)
+	/* The uncompressed point is 04 || X || Y; the compressed one is (02 | parity of Y) || X. */
+	if (EVP_PKEY_get1_encoded_public_key(pkey, &pub) != 65 || pub[0] != 4)
 		goto out;
-	size_t publen = EVP_PKEY_get1_encoded_public_key(pkey, &pub);
-	if (publen != 33)
-		goto out;
+	uint8_t point[33];
+	point[0] = (uint8_t)(2 | (pub[64] & 1));
+	memcpy(point + 1, pub + 1, 32);
 	uint8_t h[20];
-	r = hash160(pub, publen, h);
+	r = hash160(point, sizeof point, h);
 	if (r < 0)
 		goto out;
 	char addr[DUX_ADDRESS_MAX];

@@ -81,10 +81,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static bool has_idempotency_key(const char *const *headers)
+static bool has_header(const char *const *headers, const char *name)
 {
+	size_t n = strlen(name);
 	for (const char *const *h = headers; h && *h; h++)
-		if (strncasecmp(*h, "Idempotency-Key:", 16) == 0)
+		if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':')
 			return true;
 	return false;
 }
@@ -143,7 +144,8 @@ static int headers_build(const dux_client_t *c, const char *const *headers, bool
 			 struct curl_slist **ret)
 {
 	const char *fixed[] = {"Accept: application/json", "Expect:",
-			       has_body ? "Content-Type: application/json" : NULL, c->auth_header};
+			       has_body && !has_header(headers, "Content-Type") ? "Content-Type: application/json" : NULL,
+			       c->auth_header};
 	struct curl_slist *l = NULL;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		if (fixed[i] && !append(&l, fixed[i]))
@@ -167,7 +169,7 @@ int dux_client_do(dux_client_t *c, const char *method, const char *path,
 	if (asprintf(&url, "%s%s", c->base_url, path) < 0)
 		return DUX_ENOMEM;
 	int r = headers_build(c, headers, body != NULL, &hl);
-	bool repeatable = strcmp(method, "GET") == 0 || has_idempotency_key(headers);
+	bool repeatable = strcmp(method, "GET") == 0 || has_header(headers, "Idempotency-Key");
 	int tries = 1 + (repeatable ? c->retries : 0);
 	for (int i = 0; r == 0; i++) {
 		r = attempt(c, method, url, hl, body, len, ret);

@@ -1,12 +1,15 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 #include <dux/address.h>
+#include <dux/auth.h>
 #include <dux/json.h>
 #include <dux/sign.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,4 +281,34 @@ void th_address(char out[64])
 	if (dux_address_new(DUX_NET_MAINNET, out, &pem) < 0)
 		out[0] = '\0';
 	free(pem);
+}
+
+bool th_auth_key(const char *pub_path, dux_key_t **ret)
+{
+	dux_key_t *k = NULL;
+	uint8_t pub[DUX_ED25519_PUB_LEN];
+	if (dux_key_generate(&k) < 0 || dux_key_public(k, pub) < 0)
+		return false;
+	EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof pub);
+	FILE *f = fopen(pub_path, "w");
+	bool ok = p && f && PEM_write_PUBKEY(f, p) == 1;
+	if (f)
+		ok = fclose(f) == 0 && ok;
+	EVP_PKEY_free(p);
+	if (!ok) {
+		dux_key_free(k);
+		return false;
+	}
+	*ret = k;
+	return true;
+}
+
+bool th_bearer(const dux_key_t *key, const char *sub, unsigned scopes, char *out, size_t len)
+{
+	char *tok = NULL;
+	if (dux_token_mint(key, "duxos", sub, scopes, 600, &tok) < 0)
+		return false;
+	snprintf(out, len, "Authorization: Bearer %s", tok);
+	free(tok);
+	return true;
 }

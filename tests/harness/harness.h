@@ -62,6 +62,12 @@ void th_node_free(th_node_t *n);
 int64_t th_node_counter(th_node_t *n);
 int th_signed(const char *url, th_node_t *n, const char *method, const char *path,
 	      const char *body, int64_t counter, dux_client_resp_t *resp);
+/* A fresh Ed25519 token key: its public half written as PEM to pub_path (for the daemon's
+ * auth.public_key_file), the private key returned for dux_token_mint. */
+bool th_auth_key(const char *pub_path, dux_key_t **ret);
+/* A bearer token for sub with scopes, as an "Authorization: Bearer ..." header line. */
+bool th_bearer(const dux_key_t *key, const char *sub, unsigned scopes, char *out, size_t len);
+
 /* A valid mainnet Flopcoin address. */
 void th_address(char out[64]);
 
