@@ -65,19 +65,27 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	return dux_buf_append(b, p, size * n) == 0 ? size * n : 0;
 }
 
+/* Copies the value of header line p (len bytes) into out when its name is name. */
+static void header_value(const char *p, size_t len, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	if (len <= nl || strncasecmp(p, name, nl) != 0 || p[nl] != ':')
+		return;
+	const char *v = p + nl + 1;
+	while (v < p + len && *v == ' ')
+		v++;
+	size_t vl = (size_t)(p + len - v);
+	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+		vl--;
+	snprintf(out, outlen, "%.*s", (int)vl, v);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	dux_client_resp_t *r = arg;
 	size_t len = size * n;
-	if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
-		const char *v = p + 13;
-		while (*v == ' ')
-			v++;
-		size_t vl = (size_t)(p + len - v);
-		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-			vl--;
-		snprintf(r->content_type, sizeof r->content_type, "%.*s", (int)vl, v);
-	}
+	header_value(p, len, "Content-Type", r->content_type, sizeof r->content_type);
+	header_value(p, len, "Retry-After", r->retry_after, sizeof r->retry_after);
 	return len;
 }
 

@@ -155,6 +155,12 @@ static bool ready_cb(void *app)
 	return dux_db_ready(the_daemon->db);
 }
 
+static bool usable_cb(void *app)
+{
+	(void)app;
+	return dux_db_migrated(the_daemon->db);
+}
+
 static void events_route(dux_req_t *r, void *app)
 {
 	(void)app;
@@ -183,6 +189,7 @@ static int start_http(dux_daemon_t *d)
 		.openapi = s->openapi ? s->openapi[0].data : NULL,
 		.openapi_len = s->openapi ? s->openapi[0].len : 0,
 		.ready = ready_cb,
+		.usable = usable_cb,
 		.auth_key = d->auth_key,
 		.auth_issuer = d->common.auth_issuer,
 		.metrics = d->metrics,

@@ -56,7 +56,7 @@ int daemon_loop(dux_daemon_t *d)
 			sd_notify(0, "WATCHDOG=1");
 		if (!dux_db_ready(d->db)) {
 			int r = dux_db_migrate(d->db);
-			if (r < 0 && r != DUX_EUNAVAIL) {
+			if (r < 0 && r != DUX_EUNAVAIL && !dux_db_migrated(d->db)) {
 				dux_error("database migration failed: %s", dux_db_migrate_error(d->db));
 				return 1;
 			}

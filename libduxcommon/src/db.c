@@ -17,6 +17,7 @@ struct dux_db_conn {
 	dux_db_t *db;
 	PGconn *pg;
 	bool busy;
+	int gen; /* the pool's generation when opened: older ones predate a lost server */
 	char err[512];
 	char sqlstate[6];
 	int nprepared;
@@ -32,6 +33,7 @@ struct dux_db {
 	dux_db_conn_t *conns;
 	atomic_bool migrated;
 	atomic_bool down;
+	atomic_int gen; /* bumped when a session is lost: every older connection is suspect */
 	atomic_llong last_fail_us;
 	atomic_llong errors;
 	char migrate_err[512];
@@ -129,6 +131,7 @@ static int conn_open(dux_db_conn_t *c)
 		return DUX_EUNAVAIL;
 	}
 	atomic_store(&db->down, false);
+	c->gen = atomic_load(&db->gen);
 	return 0;
 }
 
@@ -160,7 +163,7 @@ int dux_db_acquire(dux_db_t *db, dux_db_conn_t **ret)
 	pthread_mutex_unlock(&db->mu);
 	if (!c)
 		return DUX_EUNAVAIL; /* pool exhausted for the whole timeout */
-	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || c->gen != atomic_load(&db->gen)) {
 		int r = conn_open(c);
 		if (r < 0) {
 			dux_db_release(db, c);
@@ -229,6 +232,8 @@ static int map_result(dux_db_conn_t *c, PGresult *res, PGresult **ret)
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		c->sqlstate[0] = '\0';
+		if (atomic_load_explicit(&c->db->down, memory_order_relaxed))
+			atomic_store(&c->db->down, false);
 		if (ret)
 			*ret = res;
 		else
@@ -243,6 +248,7 @@ static int map_result(dux_db_conn_t *c, PGresult *res, PGresult **ret)
 	    strncmp(state, "57P", 3) == 0) {
 		fail_fast_mark(c->db);
 		atomic_store(&c->db->last_fail_us, 0); /* a lost session: reconnecting may work */
+		atomic_fetch_add(&c->db->gen, 1);
 		return DUX_EUNAVAIL;
 	}
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
@@ -339,6 +345,11 @@ bool dux_db_ready(dux_db_t *db)
 	return atomic_load(&db->migrated) && !atomic_load(&db->down);
 }
 
+bool dux_db_migrated(dux_db_t *db)
+{
+	return atomic_load(&db->migrated);
+}
+
 void dux_db_stats(dux_db_t *db, int *ret_size, int *ret_busy, int64_t *ret_errors)
 {
 	int busy = 0;
@@ -395,10 +406,22 @@ static int run_blobs(dux_db_conn_t *c, const dux_blob_t *blobs)
 	return 0;
 }
 
+/* A round trip on a pool connection: clears the down flag once the server is back. */
+static int probe(dux_db_t *db)
+{
+	dux_db_conn_t *c;
+	int r = dux_db_acquire(db, &c);
+	if (r < 0)
+		return r;
+	r = dux_db_exec(c, "SELECT 1", 0, NULL, NULL);
+	dux_db_release(db, c);
+	return r;
+}
+
 int dux_db_migrate(dux_db_t *db)
 {
 	if (atomic_load(&db->migrated))
-		return 0;
+		return atomic_load(&db->down) ? probe(db) : 0;
 	dux_db_conn_t *c;
 	int r = dux_db_connect(db, &c);
 	if (r < 0) {

@@ -130,7 +130,7 @@ static void dispatch(dux_req_t *r)
 	}
 	if (rt->scopes && !authorize(r, rt->scopes))
 		return;
-	if ((rt->flags & DUX_ROUTE_DB) && h->opts.ready && !h->opts.ready(h->opts.app)) {
+	if ((rt->flags & DUX_ROUTE_DB) && h->opts.usable && !h->opts.usable(h->opts.app)) {
 		dux_reply_err(r, DUX_EUNAVAIL, "the database");
 		return;
 	}

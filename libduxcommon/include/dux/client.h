@@ -23,6 +23,7 @@ typedef struct {
 	size_t len;
 	cJSON *json; /* owned; NULL unless the body was JSON */
 	char content_type[128];
+	char retry_after[16]; /* the Retry-After header, "" when absent */
 } dux_client_resp_t;
 
 DUX_MUST_USE int dux_client_new(const dux_client_opts_t *opts, dux_client_t **ret);

@@ -29,12 +29,16 @@ DUX_MUST_USE int dux_db_open(const dux_db_opts_t *opts, dux_db_t **ret);
 dux_db_t *dux_db_close(dux_db_t *db);
 
 /* Applies pending migrations (library ones, then the daemon's) under an advisory lock.
- * DUX_EUNAVAIL while the database is unreachable. Safe to call again and from several copies. */
+ * DUX_EUNAVAIL while the database is unreachable. Safe to call again and from several copies;
+ * once migrated, a call while the database is marked down probes it with one round trip. */
 DUX_MUST_USE int dux_db_migrate(dux_db_t *db);
 /* Why the last dux_db_migrate failed (borrowed; "" when it did not). */
 const char *dux_db_migrate_error(const dux_db_t *db);
-/* True once migrations have been applied and the last connection attempt succeeded. */
+/* True once migrations have been applied and the last round trip succeeded (/readyz). */
 bool dux_db_ready(dux_db_t *db);
+/* True once migrations have been applied: requests may try the database (and get
+ * DUX_EUNAVAIL quickly while it is down). */
+bool dux_db_migrated(dux_db_t *db);
 
 DUX_MUST_USE int dux_db_acquire(dux_db_t *db, dux_db_conn_t **ret);
 void dux_db_release(dux_db_t *db, dux_db_conn_t *c);

@@ -50,7 +50,8 @@ typedef struct {
 	void *app; /* passed to handlers */
 	const char *openapi; /* document served at /openapi.yaml; borrowed; may be NULL */
 	size_t openapi_len;
-	bool (*ready)(void *app); /* /readyz and DUX_ROUTE_DB; NULL = always ready */
+	bool (*ready)(void *app);  /* answers /readyz; NULL = always ready */
+	bool (*usable)(void *app); /* false: DUX_ROUTE_DB routes answer 503; NULL = always */
 	const dux_key_t *auth_key; /* verifies bearer tokens; borrowed; NULL = scoped routes 401 */
 	const char *auth_issuer;
 	dux_metrics_t *metrics; /* borrowed; rendered at /metrics with the server's own */
