@@ -336,4 +336,3 @@ dux_db_t *dux_daemon_db(dux_daemon_t *d) { return d->db; }
 const dux_common_cfg_t *dux_daemon_common(const dux_daemon_t *d) { return &d->common; }
 dux_metrics_t *dux_daemon_metrics(dux_daemon_t *d) { return d->metrics; }
 dux_net_t dux_daemon_net(const dux_daemon_t *d) { return d->net; }
-bool dux_daemon_stopping(const dux_daemon_t *d) { return atomic_load(&d->stopping); }

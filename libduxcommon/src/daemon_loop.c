@@ -51,7 +51,7 @@ int daemon_loop(dux_daemon_t *d)
 			return 0;
 		}
 		if (sig == SIGHUP)
-			dux_info("SIGHUP: nothing to reload beyond log.level, which is unchanged");
+			dux_info("SIGHUP ignored: restart the daemon to apply a new configuration");
 		if (watchdog)
 			sd_notify(0, "WATCHDOG=1");
 		if (!dux_db_ready(d->db)) {

@@ -9,7 +9,8 @@
  *   --version, --help
  *
  * SIGTERM/SIGINT drain: stop accepting, let requests in flight finish (daemon.drain_timeout),
- * stop jobs, close. SIGHUP re-reads log.level. */
+ * stop jobs, close. SIGHUP is logged and otherwise ignored: restart to apply a new
+ * configuration (systemd's ExecReload is not offered). */
 #ifndef DUX_DAEMON_H
 #define DUX_DAEMON_H
 
@@ -64,7 +65,6 @@ dux_db_t *dux_daemon_db(dux_daemon_t *d);
 const dux_common_cfg_t *dux_daemon_common(const dux_daemon_t *d);
 dux_metrics_t *dux_daemon_metrics(dux_daemon_t *d);
 dux_net_t dux_daemon_net(const dux_daemon_t *d);
-bool dux_daemon_stopping(const dux_daemon_t *d);
 
 /* A periodic background job on its own thread and dedicated database connection.
  * lock_key != 0: the job runs only in the copy of the daemon holding that PostgreSQL advisory
