@@ -114,13 +114,12 @@ port_in_use() {
 
 launch() {
     local short=$1 bin=$2 cfg=$3
-    mkdir -p "$VAR/log" "$VAR/run" "$VAR/state/$short"
+    mkdir -p "$VAR/log" "$VAR/run"
     (
         cd "$REPO"
         export DUXOS_DB_CONNINFO=$DUX_PG_CONNINFO
         export DUXOS_DB_PASSWORD_FILE=$DUX_PG_PASSWORD_FILE
         export DUXOS_AUTH_PUBLIC_KEY_FILE=$KEY_DIR/auth.pub.pem
-        export DUXOS_DAEMON_STATE_DIR=$VAR/state/$short
         printf '\n=== %s starting duxos-%s\n' "$(date -u +%FT%TZ)" "$short" >>"$(log_file "$short")"
         setsid nohup "$bin" --config "$cfg" >>"$(log_file "$short")" 2>&1 </dev/null &
         printf '%s\n' "$!" >"$(pid_file "$short")"

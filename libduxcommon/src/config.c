@@ -586,10 +586,10 @@ static void print_all(const dux_cfg_section_t *secs, size_t nsecs, FILE *out, bo
 			}
 			const char *name = dot ? dot + 1 : o->key;
 			if (defaults) {
-				fprintf(out, "  # %s%s\n", o->help ? o->help : "",
-					(o->flags & DUX_CFG_SECRET) ? " (secret: or set " : "");
+				fprintf(out, "  # %s\n", o->help ? o->help : "");
 				if (o->flags & DUX_CFG_SECRET)
-					fprintf(out, "  #   %s_file: /path/to/file)\n", name);
+					fprintf(out, "  # (a secret: or give %s_file: PATH to read it from)\n",
+						name);
 				if (o->type == DUX_CFG_STRLIST)
 					fprintf(out, "  %s: [%s]\n", name, o->def ? o->def : "");
 				else if (o->type == DUX_CFG_STR)

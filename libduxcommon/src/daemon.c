@@ -2,6 +2,7 @@
 #include "daemon_internal.h"
 #include <dux/bus.h>
 #include <dux/log.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,6 +115,19 @@ static int build_tables(dux_daemon_t *d)
 static int validate(dux_daemon_t *d, char *err, size_t len)
 {
 	dux_log_level_t lvl;
+	unsigned char a[16];
+	const char *ep = d->common.bus_endpoint;
+	if (inet_pton(AF_INET, d->common.http_bind, a) != 1 &&
+	    inet_pton(AF_INET6, d->common.http_bind, a) != 1) {
+		snprintf(err, len, "http.bind: expected an IPv4 or IPv6 address, got \"%s\"",
+			 d->common.http_bind);
+		return DUX_EINVAL;
+	}
+	if (*ep && strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0) {
+		snprintf(err, len, "bus.endpoint: expected tcp://HOST:PORT, ipc://PATH or \"\", got \"%s\"",
+			 ep);
+		return DUX_EINVAL;
+	}
 	if (dux_log_level_parse(d->common.log_level, &lvl) < 0) {
 		snprintf(err, len, "log.level: expected debug, info, warn or error, got \"%s\"",
 			 d->common.log_level);

@@ -16,9 +16,10 @@ typedef struct {
 	int64_t counter;
 	const char *wallet, *ip;
 	int64_t port, cpu_cores, memory_mb, disk_mb;
+	bool has_resources;
 	char caps[MAX_CAPABILITIES * 40]; /* PostgreSQL array literal */
 	/* results */
-	bool created;
+	bool created, replayed;
 	cJSON *node;
 } reg_ctx_t;
 
@@ -63,6 +64,7 @@ static int parse_resources(const cJSON *body, reg_ctx_t *x, dux_verr_t *e)
 		return 0;
 	if (!cJSON_IsObject(rs))
 		return dux_verr_set(e, "resources", "must be an object");
+	x->has_resources = true;
 	dux_verr_t inner;
 	int r = dux_json_only(rs, allowed, &inner);
 	if (r == 0)
@@ -132,8 +134,10 @@ static int register_tx(dux_db_conn_t *c, void *arg)
 	snprintf(cpu, sizeof cpu, "%lld", (long long)x->cpu_cores);
 	snprintf(mem, sizeof mem, "%lld", (long long)x->memory_mb);
 	snprintf(disk, sizeof disk, "%lld", (long long)x->disk_mb);
-	const char *p[] = {x->node_id, x->pub_hex, x->wallet, x->ip, port, x->caps, cpu, mem, disk,
-			   counter};
+	/* without "resources", a re-registration keeps the ones advertised before */
+	const char *p[] = {x->node_id, x->pub_hex, x->wallet, x->ip, port, x->caps,
+			   x->has_resources ? cpu : NULL, x->has_resources ? mem : NULL,
+			   x->has_resources ? disk : NULL, counter};
 	PGresult *res;
 	int r = dux_db_exec(c, "SELECT status, last_counter FROM nodes WHERE node_id = $1 FOR UPDATE",
 			    1, p, &res);
@@ -143,13 +147,17 @@ static int register_tx(dux_db_conn_t *c, void *arg)
 	bool was_offline = exists && strcmp(PQgetvalue(res, 0, 0), "offline") == 0;
 	int64_t last = exists ? dux_db_i64(res, 0, 1) : 0;
 	PQclear(res);
-	if (exists && x->counter <= last)
+	if (exists && x->counter <= last) {
+		x->replayed = true;
 		return DUX_ECONFLICT;
+	}
 	if (exists)
 		r = dux_db_exec(c,
 				"UPDATE nodes SET wallet_address = $3, ip_address = $4::inet,"
-				" port = $5::int, capabilities = $6::text[], cpu_cores = $7::int,"
-				" memory_mb = $8::bigint, disk_mb = $9::bigint, last_counter = $10::bigint,"
+				" port = $5::int, capabilities = $6::text[],"
+				" cpu_cores = coalesce($7::int, cpu_cores),"
+				" memory_mb = coalesce($8::bigint, memory_mb),"
+				" disk_mb = coalesce($9::bigint, disk_mb), last_counter = $10::bigint,"
 				" status = 'online', last_heartbeat = now(), updated_at = now()"
 				" WHERE node_id = $1 AND public_key = decode($2, 'hex')",
 				10, p, NULL);
@@ -157,8 +165,9 @@ static int register_tx(dux_db_conn_t *c, void *arg)
 		r = dux_db_exec(c,
 				"INSERT INTO nodes (node_id, public_key, wallet_address, ip_address, port,"
 				" capabilities, cpu_cores, memory_mb, disk_mb, last_counter) VALUES"
-				" ($1, decode($2, 'hex'), $3, $4::inet, $5::int, $6::text[], $7::int,"
-				" $8::bigint, $9::bigint, $10::bigint)",
+				" ($1, decode($2, 'hex'), $3, $4::inet, $5::int, $6::text[],"
+				" coalesce($7::int, 0), coalesce($8::bigint, 0), coalesce($9::bigint, 0),"
+				" $10::bigint)",
 				10, p, NULL);
 	if (r == DUX_EEXIST)
 		return DUX_ERETRY; /* a concurrent first registration won: run again as an update */
@@ -198,7 +207,7 @@ void api_register(dux_req_t *r, void *app)
 		goto out;
 	}
 	int rc = dux_db_tx(dux_daemon_db(reg->d), NULL, register_tx, &x);
-	if (rc == DUX_ECONFLICT) {
+	if (x.replayed) {
 		dux_reply_problem(r, 409, "replayed",
 				  "%s must be greater than the last one accepted from this node",
 				  DUX_HDR_COUNTER);

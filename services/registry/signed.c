@@ -6,8 +6,8 @@
 static bool counter_parse(const char *s, int64_t *ret)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 18)
-		return false;
+	if (n == 0 || n > 18 || (s[0] == '0' && n > 1))
+		return false; /* only the canonical decimal form: it is what the signature covers */
 	int64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')

@@ -91,11 +91,24 @@ static void register_creates_then_updates(void **state)
 	dux_client_resp_clear(&resp);
 	free(body);
 
+	/* without "resources", the ones advertised before stay */
+	char nores[512];
+	snprintf(nores, sizeof nores,
+		 "{\"public_key\":\"%s\",\"wallet_address\":\"%s\",\"ip_address\":\"10.0.0.7\","
+		 "\"port\":9090,\"capabilities\":[\"task_execution\"]}",
+		 n.pub_b64, wallet);
+	assert_int_equal(th_signed(url, &n, "POST", "/v1/nodes/register", nores, 0, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	dux_client_resp_clear(&resp);
+
 	cJSON *node = NULL;
 	snprintf(path, sizeof path, "/v1/nodes/%s", n.id);
 	assert_int_equal(get_json(url, path, &node), 200);
 	assert_int_equal(cJSON_GetObjectItem(node, "port")->valueint, 9090);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(node, "capabilities")), 1);
+	cJSON *res = cJSON_GetObjectItem(node, "resources");
+	assert_int_equal(cJSON_GetObjectItem(res, "cpu_cores")->valueint, 4);
+	assert_int_equal(cJSON_GetObjectItem(res, "memory_mb")->valueint, 4096);
 	cJSON_Delete(node);
 	th_node_free(&n);
 }
@@ -270,6 +283,17 @@ static void replays_refused(void **state)
 	/* a counter far from our clock, even if larger, is refused */
 	expect_signed(&n, "POST", path, hb, c + 3600 * 1000, 401, "counter-out-of-window");
 	expect_signed(&n, "POST", path, hb, c - 3600 * 1000, 401, "counter-out-of-window");
+	/* the counter must be written canonically: the signature covers the number */
+	{
+		char sig[DUX_SIG_B64_LEN + 1], h1[80], h2[64], h3[128];
+		c = th_node_counter(&n);
+		assert_int_equal(dux_sign_request(n.key, "POST", path, n.id, c, hb, strlen(hb), sig), 0);
+		snprintf(h1, sizeof h1, "X-Dux-Node: %s", n.id);
+		snprintf(h2, sizeof h2, "X-Dux-Counter: 0%lld", (long long)c);
+		snprintf(h3, sizeof h3, "X-Dux-Signature: %s", sig);
+		const char *h[] = {"Content-Type: application/json", h1, h2, h3, NULL};
+		expect_plain("POST", path, hb, h, 401, "bad-counter");
+	}
 	assert_int_equal(heartbeat(url, &n, 0), 200);
 	th_node_free(&n);
 }
