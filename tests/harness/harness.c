@@ -197,6 +197,8 @@ void th_daemon_kill(th_daemon_t *d)
 		waitpid(d->pid, NULL, 0);
 	}
 	d->pid = 0;
+	unlink(d->config);
+	unlink(d->log);
 }
 
 void th_daemon_dump_log(const th_daemon_t *d)
