@@ -40,26 +40,26 @@ int dux_address_validate(const char *s, dux_net_t net, dux_addr_kind_t *ret_kind
 		why = &dummy;
 	size_t len = s ? strlen(s) : 0;
 	if (len < 26 || len > 35) {
-		*why = "must be 26 to 35 Base58 characters";
+		*why = "it must be 26 to 35 Base58 characters";
 		return DUX_EINVAL;
 	}
 	uint8_t version, hash[32];
 	size_t n;
 	int r = dux_base58check_decode(s, &version, hash, sizeof hash, &n);
 	if (r == DUX_EAUTH) {
-		*why = "checksum does not match (mistyped address?)";
+		*why = "its checksum does not match (mistyped?)";
 		return DUX_EINVAL;
 	}
 	if (r < 0) {
-		*why = "is not valid Base58Check";
+		*why = "it is not valid Base58Check";
 		return DUX_EINVAL;
 	}
 	if (n != 20) {
-		*why = "does not hold a 20-byte hash";
+		*why = "it does not hold a 20-byte hash";
 		return DUX_EINVAL;
 	}
 	if (version != nets[net].pubkey && version != nets[net].script) {
-		*why = "has a version byte of another network";
+		*why = "its version byte belongs to another network";
 		return DUX_EINVAL;
 	}
 	if (ret_kind)

@@ -60,6 +60,12 @@ int dux_token_mint(const dux_key_t *key, const char *issuer, const char *sub, un
 	cJSON *c = cJSON_CreateObject();
 	char scope[64], jti[33];
 	int64_t now = dux_now_us() / 1000000;
+	/* never mint what dux_token_verify would refuse */
+	if (!issuer || !*issuer || !sub || !*sub || strlen(sub) >= sizeof((dux_token_t){0}.sub) ||
+	    !scopes || ttl_seconds <= 0) {
+		cJSON_Delete(c);
+		return DUX_EINVAL;
+	}
 	dux_random_id(jti);
 	if (!c || !cJSON_AddStringToObject(c, "iss", issuer) ||
 	    !cJSON_AddStringToObject(c, "sub", sub) ||

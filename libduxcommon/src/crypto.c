@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -47,17 +48,29 @@ int dux_key_generate(dux_key_t **ret)
 	return key_wrap(pkey, true, ret);
 }
 
+/* Refuses encrypted keys instead of letting OpenSSL prompt on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 int dux_key_load_file(const char *path, dux_key_t **ret)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return errno == ENOENT ? DUX_ENOENT : DUX_EIO;
-	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
 	bool priv = pkey != NULL;
 	if (!pkey) {
+		ERR_clear_error();
 		rewind(f);
-		pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+		pkey = PEM_read_PUBKEY(f, NULL, no_passphrase, NULL);
 	}
+	ERR_clear_error();
 	fclose(f);
 	if (!pkey)
 		return DUX_EINVAL;

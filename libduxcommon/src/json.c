@@ -31,6 +31,21 @@ static int depth_of(const cJSON *j, int limit)
 	return max + 1;
 }
 
+/* cJSON finds the first of duplicate names but keeps both: refuse them at every level, so that
+ * two readers of one body can never see different values. Returns a duplicated name or NULL. */
+static const char *duplicate_name(const cJSON *j)
+{
+	for (const cJSON *a = j->child; a; a = a->next) {
+		for (const cJSON *b = a->next; cJSON_IsObject(j) && b; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return a->string;
+		const char *inner = duplicate_name(a);
+		if (inner)
+			return inner;
+	}
+	return NULL;
+}
+
 int dux_json_parse_object(const char *s, size_t len, cJSON **ret, dux_verr_t *e)
 {
 	if (len == 0)
@@ -57,17 +72,12 @@ int dux_json_parse_object(const char *s, size_t len, cJSON **ret, dux_verr_t *e)
 		cJSON_Delete(j);
 		return dux_verr_set(e, "", "JSON nested deeper than %d levels", DUX_JSON_MAX_DEPTH);
 	}
-	/* cJSON keeps the last of duplicate names on lookup but both in the list: refuse them,
-	 * so that two readers of one body can never see different values. */
-	for (const cJSON *a = j->child; a; a = a->next) {
-		for (const cJSON *b = a->next; b; b = b->next) {
-			if (strcmp(a->string, b->string) == 0) {
-				char f[64];
-				snprintf(f, sizeof f, "%s", a->string);
-				cJSON_Delete(j);
-				return dux_verr_set(e, f, "appears more than once");
-			}
-		}
+	const char *dup = duplicate_name(j);
+	if (dup) {
+		char f[64];
+		snprintf(f, sizeof f, "%s", dup);
+		cJSON_Delete(j);
+		return dux_verr_set(e, f, "appears more than once");
 	}
 	*ret = j;
 	return 0;

@@ -83,7 +83,7 @@ static int parse_register(registry_t *reg, const cJSON *body, reg_ctx_t *x, dux_
 	const char *why = NULL;
 	int r = dux_json_str(body, "wallet_address", true, 1, 64, &x->wallet, e);
 	if (r == 0 && dux_address_validate(x->wallet, dux_daemon_net(reg->d), NULL, &why) < 0)
-		return dux_verr_set(e, "wallet_address", "is not a %s Flopcoin address: it %s",
+		return dux_verr_set(e, "wallet_address", "is not a %s Flopcoin address: %s",
 				    dux_net_name(dux_daemon_net(reg->d)), why);
 	if (r == 0)
 		r = dux_json_str(body, "ip_address", true, 2, 45, &x->ip, e);

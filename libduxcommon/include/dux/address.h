@@ -19,7 +19,8 @@ DUX_MUST_USE int dux_net_parse(const char *s, dux_net_t *ret);
 const char *dux_net_name(dux_net_t net);
 
 /* 0 when s is a well-formed address of net (20-byte hash, known version, good checksum);
- * DUX_EINVAL otherwise, with a short reason in why (static string) when why is not NULL. */
+ * DUX_EINVAL otherwise, with the reason in why (a static clause like "its checksum does not
+ * match") when why is not NULL. */
 DUX_MUST_USE int dux_address_validate(const char *s, dux_net_t net, dux_addr_kind_t *ret_kind,
 				      const char **why);
 /* Creates a fresh secp256k1 key and its pay-to-pubkey-hash address

@@ -1,0 +1,147 @@
+/* call.c - one request to the registry through dux_client, and what its answer means for the
+ * exit status: 2xx with a JSON object is success, 4xx a refusal (1), anything else the server's
+ * failure (3). Refusals are printed from the RFC 9457 problem body. */
+#include "duxctl.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_RETRIES 2 /* extra attempts, for GETs only: the client never repeats a POST */
+
+const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len)
+{
+	const char *s = strstr(ctl->registry, "://");
+	const char *p = strchr(s ? s + 3 : ctl->registry, '/');
+	if (!p) {
+		*ret_len = 0;
+		return "";
+	}
+	size_t n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	*ret_len = n;
+	return p;
+}
+
+static const char *status_title(long status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+static const char *member(const cJSON *obj, const char *key)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(j) && j->valuestring[0] ? j->valuestring : NULL;
+}
+
+/* "duxctl: 400 Bad Request: wallet_address is not ... (field wallet_address)" */
+static void print_problem(const dux_client_resp_t *resp)
+{
+	const char *title = member(resp->json, "title");
+	const char *detail = member(resp->json, "detail");
+	const char *field = member(resp->json, "field");
+	fprintf(stderr, "duxctl: %ld ", resp->status);
+	out_text(stderr, title ? title : status_title(resp->status));
+	if (detail) {
+		fputs(": ", stderr);
+		out_text(stderr, detail);
+	} else if (!resp->json && resp->body && resp->body[0]) {
+		/* not a problem document (a proxy's page?): its first line says the most */
+		char line[200];
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(resp->body, "\r\n"), resp->body);
+		fputs(": ", stderr);
+		out_text(stderr, line);
+	}
+	if (field) {
+		fputs(" (field ", stderr);
+		out_text(stderr, field);
+		fputc(')', stderr);
+	}
+	fputc('\n', stderr);
+}
+
+/* Retry-After is seconds or an HTTP date (RFC 9110 section 10.2.3); absent: nothing. */
+static void print_retry_after(const char *v)
+{
+	if (!v[0])
+		return;
+	bool seconds = strspn(v, "0123456789") == strlen(v);
+	fputs("duxctl: the registry asks to retry after ", stderr);
+	out_text(stderr, v);
+	fputs(seconds ? " s\n" : "\n", stderr);
+}
+
+static int judge(const dux_client_resp_t *resp)
+{
+	long s = resp->status;
+	if (s >= 200 && s < 300) {
+		if (cJSON_IsObject(resp->json))
+			return CTL_OK;
+		return ctl_fail(CTL_EXIT_UNAVAIL, "the registry answered %ld without a JSON object",
+				s);
+	}
+	if (s >= 400 && s < 500) {
+		print_problem(resp);
+		return CTL_EXIT_REFUSED;
+	}
+	if (s >= 500 && s < 600) {
+		print_problem(resp);
+		print_retry_after(resp->retry_after);
+		return CTL_EXIT_UNAVAIL;
+	}
+	return ctl_fail(CTL_EXIT_UNAVAIL, "the registry answered with unexpected HTTP status %ld",
+			s);
+}
+
+int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char *const *headers,
+	     const char *body, dux_client_resp_t *ret)
+{
+	dux_client_t *c = NULL;
+	dux_client_resp_t resp = {0};
+	int rc;
+	/* the client joins base and path as they are: "host/" + "/v1/..." would be another path */
+	size_t n = strlen(ctl->registry);
+	while (n > 0 && ctl->registry[n - 1] == '/')
+		n--;
+	char *base = strndup(ctl->registry, n);
+	dux_client_opts_t o = {.base_url = base,
+			       .timeout_ms = ctl->timeout_s * 1000,
+			       .retries = CTL_RETRIES,
+			       .bearer = ctl->token};
+	if (!base || dux_client_new(&o, &c) < 0) {
+		rc = ctl_fail(CTL_EXIT_LOCAL, "out of memory");
+		goto out;
+	}
+	int r = dux_client_do(c, method, path, headers, body, body ? strlen(body) : 0, &resp);
+	if (r == DUX_EUNAVAIL)
+		rc = ctl_fail(CTL_EXIT_UNAVAIL, "cannot reach the registry at %s: %s", base,
+			      dux_client_errmsg(c));
+	else if (r < 0)
+		rc = ctl_fail(CTL_EXIT_LOCAL, "request to %s failed: %s", base, dux_strerror(r));
+	else
+		rc = judge(&resp);
+	if (rc == CTL_OK) {
+		*ret = resp;
+		memset(&resp, 0, sizeof resp);
+	}
+out:
+	dux_client_resp_clear(&resp);
+	dux_client_free(c);
+	free(base);
+	return rc;
+}

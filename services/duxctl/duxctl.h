@@ -1,0 +1,218 @@
+/* duxctl.h - the command-line client's internals: exit codes, the context every command gets,
+ * and the helpers the command files are made of.
+ *
+ * Error vocabulary. A command's result is its exit status, so the functions named ctl_* and
+ * the command handlers return one of the CTL_EXIT_* codes below, after printing the message
+ * that explains it on stderr (exactly once, where the failure is found). Helpers that return a
+ * DUX_E* code instead say so at their declaration. */
+#ifndef DUXCTL_H
+#define DUXCTL_H
+
+#include <cjson/cJSON.h>
+#include <dux/address.h>
+#include <dux/client.h>
+#include <dux/crypto.h>
+#include <dux/err.h>
+#include <dux/sign.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum {
+	CTL_OK = 0,
+	CTL_EXIT_REFUSED = 1, /* the server refused (4xx); address validate: not valid */
+	CTL_EXIT_USAGE = 2, /* unknown command or option, missing or malformed argument */
+	CTL_EXIT_UNAVAIL =
+		3, /* server unreachable, 5xx, or an answer that is not the expected JSON */
+	CTL_EXIT_LOCAL = 4, /* local failure: key file unreadable, cannot write, out of memory */
+};
+
+#define CTL_DEFAULT_REGISTRY "http://127.0.0.1:8101"
+#define CTL_DEFAULT_TIMEOUT 10 /* seconds */
+#define CTL_MAX_TIMEOUT 3600 /* seconds */
+#define CTL_MAX_CAPABILITIES 16 /* the registry's own limit */
+
+typedef struct ctl ctl_t;
+
+/* One entry of the command table in main.c. */
+typedef struct {
+	const char *group; /* "node", "nodes", ...; */
+	const char *name; /* "init", ...; NULL for a command without a subcommand */
+	int (*run)(ctl_t *ctl, int argc, char **argv); /* argv[0] is the command's own name */
+	const char *usage; /* arguments after "duxctl GROUP NAME" */
+	const char *summary; /* one line for --help */
+} ctl_cmd_t;
+
+/* What every command gets: the global options, resolved. Strings are borrowed from argv or
+ * the environment and live as long as the process. */
+struct ctl {
+	const char *registry; /* base URL, as given (a trailing '/' is ignored) */
+	const char *token; /* bearer token or NULL */
+	bool json; /* print the server's JSON as-is */
+	long timeout_s;
+	const ctl_cmd_t *cmd; /* the command running, for its usage line */
+};
+
+/* main.c: the usage line of the global options. */
+extern const char ctl_global_usage[];
+
+/* ---- opts.c: option parsing and argument validation ---------------------------------- */
+
+/* Results of ctl_opt_next besides an option's val. */
+#define CTL_OPT_END (-1)
+#define CTL_OPT_HELP (-2) /* --help was printed: exit 0 */
+#define CTL_OPT_BAD (-3) /* a usage error was printed: exit 2 */
+#define CTL_HELP_OPTION                                                                            \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+
+/* getopt_long over a command's arguments (long options only, plus -h). Call until it returns
+ * a negative value; the first call starts a new scan. Positional arguments are left from
+ * optind on. */
+int ctl_opt_next(const ctl_t *ctl, int argc, char **argv, const struct option *longopts);
+/* The exit status for a negative ctl_opt_next result, or -1 for CTL_OPT_END (go on). */
+int ctl_opt_status(int c);
+/* Prints "duxctl: <message>" and the command's usage line on stderr; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const ctl_t *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "duxctl: <message>" on stderr and returns code. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the usage line of cmd as "usage: duxctl GROUP NAME ARGS" on f. */
+void ctl_print_usage(FILE *f, const ctl_cmd_t *cmd);
+
+/* Whole-string decimal numbers within [min, max]; usage error naming opt otherwise. */
+DUX_MUST_USE int ctl_parse_i64(const ctl_t *ctl, const char *opt, const char *s, int64_t min,
+			       int64_t max, int64_t *ret);
+DUX_MUST_USE int ctl_parse_num(const ctl_t *ctl, const char *opt, const char *s, double min,
+			       double max, double *ret);
+/* A capability name: [a-z][a-z0-9_]{1,31}. */
+bool ctl_capability_ok(const char *s);
+/* The same, as a usage error naming --capability. */
+DUX_MUST_USE int ctl_check_capability(const ctl_t *ctl, const char *s);
+/* A network name (mainnet, testnet, regtest) into *ret, or a usage error. */
+DUX_MUST_USE int ctl_parse_net(const ctl_t *ctl, const char *s, dux_net_t *ret);
+/* A Flopcoin address of the network, or a usage error naming opt and the reason. */
+DUX_MUST_USE int ctl_check_address(const ctl_t *ctl, const char *opt, const char *s, dux_net_t net);
+/* A node id (32 lowercase hex characters), or a usage error. */
+DUX_MUST_USE int ctl_check_node_id(const ctl_t *ctl, const char *s);
+/* A usage error "WHAT is required" when value is NULL or empty. */
+DUX_MUST_USE int ctl_require(const ctl_t *ctl, const char *value, const char *what);
+/* Exactly want positional arguments from optind on (names them in the error). */
+DUX_MUST_USE int ctl_positionals(const ctl_t *ctl, int argc, char **argv, int want,
+				 const char *what);
+
+/* ---- call.c: requests to the registry ---------------------------------------------------- */
+
+/* Sends one request (body may be NULL) and judges the answer: CTL_OK when the status is 2xx
+ * and the body is a JSON object (ret is then filled; clear it with dux_client_resp_clear),
+ * otherwise prints why and returns 1 (4xx), 3 (transport, 5xx, malformed) or 4 (memory). */
+DUX_MUST_USE int ctl_call(const ctl_t *ctl, const char *method, const char *path,
+			  const char *const *headers, const char *body, dux_client_resp_t *ret);
+/* The path component of the registry URL without a trailing '/', "" when there is none:
+ * signed requests cover the path exactly as sent. Borrowed from ctl->registry; len in ret_len. */
+const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len);
+
+/* ---- query.c: request paths with query strings ------------------------------------------- */
+
+typedef struct {
+	char *s; /* owned; NULL-terminated path with '?' and '&'-joined parameters */
+	size_t len;
+	bool oom;
+} ctl_path_t;
+
+void ctl_path_init(ctl_path_t *p, const char *path);
+/* Appends name=value with value percent-encoded (RFC 3986 unreserved characters kept). NULL
+ * values are skipped. Allocation failures are remembered in p->oom. */
+void ctl_path_param(ctl_path_t *p, const char *name, const char *value);
+void ctl_path_free(ctl_path_t *p);
+
+/* ---- identity.c: node key files ------------------------------------------------------------ */
+
+typedef struct {
+	dux_key_t *key; /* owned */
+	const char *path; /* borrowed */
+	char node_id[DUX_NODE_ID_LEN + 1];
+	char public_b64[48]; /* base64url of the raw 32-byte public key */
+} ctl_identity_t;
+
+/* Loads the key in path; need_private refuses a public-only key. CTL_EXIT_LOCAL on failure. */
+DUX_MUST_USE int ctl_identity_load(const char *path, bool need_private, ctl_identity_t *ret);
+/* Creates a new key in path (parent directories made with mode 0700, file 0600). An existing
+ * file is replaced when replace is set, and otherwise wins: its key is loaded instead. */
+DUX_MUST_USE int ctl_identity_create(const char *path, bool replace, ctl_identity_t *ret);
+void ctl_identity_clear(ctl_identity_t *id);
+
+/* ---- files.c: careful file writing (these return DUX_E* codes, errno kept) ---------------- */
+
+/* Creates the missing parent directories of path with mode 0700. */
+DUX_MUST_USE int ctl_mkdir_parents(const char *path);
+/* Writes data to a new file, mode 0600; DUX_EEXIST when path exists (never overwritten). */
+DUX_MUST_USE int ctl_write_new(const char *path, const void *data, size_t len);
+/* Replaces path atomically (temporary file, fsync, rename), mode 0600. */
+DUX_MUST_USE int ctl_write_replace(const char *path, const void *data, size_t len);
+
+/* ---- signed.c: node-signed requests ------------------------------------------------------- */
+
+/* Sends body (a JSON object's text) as a request signed by id's key, with a fresh counter
+ * (see signed.c); judged like ctl_call. */
+DUX_MUST_USE int ctl_signed_call(const ctl_t *ctl, const ctl_identity_t *id, const char *method,
+				 const char *path, const char *body, dux_client_resp_t *ret);
+
+/* ---- probe.c: this machine's measurements ------------------------------------------------ */
+
+typedef struct {
+	int64_t cpu_cores, memory_mb, disk_mb; /* static resources */
+	double load[3]; /* 1, 5, 15 minutes */
+	int64_t available_memory; /* MB: free + buffers */
+	double available_cpu; /* idle CPUs: max(0, cpu_cores - load1) */
+	int64_t uptime; /* seconds */
+} ctl_probe_t;
+
+/* Measures what the kernel reports; CTL_EXIT_LOCAL when it cannot. */
+DUX_MUST_USE int ctl_probe(ctl_probe_t *ret);
+
+/* ---- output.c: tables, key: value lines, raw JSON ----------------------------------------- */
+
+/* Prints the server's body as-is (one document, newline-terminated). */
+void out_raw(const dux_client_resp_t *resp);
+/* Prints a JSON value unformatted; CTL_EXIT_LOCAL when out of memory. */
+DUX_MUST_USE int out_json(const cJSON *j);
+/* "key: value" lines for every member; nested objects as "parent.key", arrays comma-joined. */
+void out_kv(const cJSON *obj);
+/* Writes s with control characters replaced, so that a server cannot drive the terminal. */
+void out_text(FILE *f, const char *s);
+/* A JSON scalar as text into buf ("" for a missing value); returns buf. */
+const char *out_scalar(const cJSON *j, char *buf, size_t len);
+
+typedef struct {
+	int ncols;
+	const char *const *headers; /* borrowed */
+	char **cells; /* owned; nrows * ncols strings */
+	int nrows, cap;
+	bool oom;
+} out_table_t;
+
+void out_table_init(out_table_t *t, const char *const *headers, int ncols);
+/* Copies one row of ncols strings; allocation failures are remembered in t->oom. */
+void out_table_add(out_table_t *t, const char *const *row);
+/* Prints the table with aligned columns; CTL_EXIT_LOCAL when a row could not be stored. */
+DUX_MUST_USE int out_table_print(const out_table_t *t);
+void out_table_free(out_table_t *t);
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+int node_init(ctl_t *ctl, int argc, char **argv);
+int node_register(ctl_t *ctl, int argc, char **argv);
+int node_heartbeat(ctl_t *ctl, int argc, char **argv);
+int node_show(ctl_t *ctl, int argc, char **argv);
+int nodes_list(ctl_t *ctl, int argc, char **argv);
+int nodes_show(ctl_t *ctl, int argc, char **argv);
+int nodes_print_one(const ctl_t *ctl, const char *node_id);
+int topology_show(ctl_t *ctl, int argc, char **argv);
+int address_new(ctl_t *ctl, int argc, char **argv);
+int address_validate(ctl_t *ctl, int argc, char **argv);
+int token_mint(ctl_t *ctl, int argc, char **argv);
+
+#endif
