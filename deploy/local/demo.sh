@@ -58,7 +58,7 @@ build_release() {
         gen=(-G Ninja)
     fi
     run cmake -S . -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo || die "cmake configure failed"
-    run cmake --build "$BUILD" -j"$(nproc)" || die "build failed"
+    run cmake --build "$BUILD" -j"$(nproc)" --target programs || die "build failed"
 }
 
 check_duxctl() {
@@ -104,6 +104,24 @@ register_node() {
         die "heartbeat of node $n failed"
 }
 
+# Bearer tokens for a demo user, provider and admin, minted with the deployment's key, so that
+# every route can be called by hand; then a task outcome reported with a service token.
+demo_tokens() {
+    local key=$REPO/var/keys/auth.key.pem scope token svc
+    for scope in user provider admin; do
+        token=$("$DUXCTL" token mint --key "$key" --sub "demo-$scope" --scope "$scope" --ttl 86400) ||
+            die "duxctl token mint failed"
+        printf '%-9s %s\n' "$scope:" "$token"
+    done
+    svc=$("$DUXCTL" token mint --key "$key" --sub duxos-tasks --scope service --ttl 600) ||
+        die "duxctl token mint failed"
+    printf '\n$ curl -X POST %s/v1/nodes/%s/outcomes -H "Authorization: Bearer <service token>" ...\n' \
+        "$REGISTRY" "$1"
+    curl -fsS -X POST "$REGISTRY/v1/nodes/$1/outcomes" -H "Authorization: Bearer $svc" \
+        -H 'Content-Type: application/json' -d "{\"task_id\":\"demo-$RANDOM$RANDOM\",\"success\":true}" |
+        grep -o '"reputation_score":[0-9.]*' || die "reporting a task outcome failed"
+}
+
 main() {
     [[ $# -eq 0 ]] || die "usage: $PROG (no arguments)"
     cd "$REPO"
@@ -128,6 +146,8 @@ main() {
     run "$DUXCTL" --registry "$REGISTRY" nodes list || die "duxctl nodes list failed"
     step "Node 1 in detail"
     run "$DUXCTL" --registry "$REGISTRY" nodes show "$node1" || die "duxctl nodes show failed"
+    step "Bearer tokens for calling the API by hand (valid 24 h)"
+    demo_tokens "$node1"
     printf '\nDemo nodes: %s, %s (keys in %s)\n' "$node1" "$node2" "${DEMO_DIR#"$REPO"/}"
     printf 'The cluster keeps running. Stop it with: deploy/local/down.sh\n'
     printf '(deploy/local/down.sh --purge also deletes var/: database, keys, logs)\n'
