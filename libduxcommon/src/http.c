@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#define HTTP_DRAIN_MAX(h) (16 * (h)->opts.max_body)
+
 static bool header_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
@@ -176,13 +178,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		atomic_fetch_add(&h->inflight, 1);
 		return MHD_YES;
 	}
-	if (*upload_size) {
-		if (!r->too_large && dux_buf_append(&r->body, upload, *upload_size) < 0)
-			r->too_large = true;
+	if (r->queued) { /* answered early (413): drop the rest of the upload */
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (*upload_size) {
+		r->body_seen += *upload_size;
+		if (!r->too_large && dux_buf_append(&r->body, upload, *upload_size) < 0)
+			r->too_large = true;
+		*upload_size = 0;
+		/* A body somewhat too large is read to its end (and dropped) so that the client
+		 * gets its 413 cleanly; a flood is answered at once and the connection closed. */
+		if (!r->too_large || r->body_seen <= HTTP_DRAIN_MAX(r->h))
+			return MHD_YES;
+	}
 	dispatch(r);
+	r->queued = true;
 	return send_reply(r);
 }
 

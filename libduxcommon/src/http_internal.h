@@ -37,7 +37,9 @@ struct dux_req {
 	char *path;
 	char id[65];
 	dux_buf_t body;
+	size_t body_seen; /* bytes uploaded, kept or not */
 	bool too_large;
+	bool queued; /* a response is queued: later calls only drain the upload */
 	int route;
 	route_match_t match;
 	dux_token_t token;

@@ -252,6 +252,25 @@ static void register_refusals(void **state)
 		expect_plain("POST", p, huge, json_ct, 413, "body-too-large");
 		free(huge);
 	}
+	/* a flood is cut short: 413 or a closed connection, never the whole body read */
+	{
+		size_t big = 4u << 20;
+		char *huge = malloc(big + 1);
+		memset(huge, ' ', big);
+		huge[0] = '{';
+		huge[big - 1] = '}';
+		huge[big] = '\0';
+		dux_client_resp_t resp;
+		int rc = th_http(url, "POST", p, huge, json_ct, &resp);
+		if (rc == 0) {
+			assert_int_equal(resp.status, 413);
+			dux_client_resp_clear(&resp);
+		} else {
+			assert_int_equal(rc, DUX_EUNAVAIL);
+		}
+		free(huge);
+		assert_int_equal(get_json(url, "/healthz", NULL), 200);
+	}
 	/* nothing above registered anything */
 	char path[80];
 	snprintf(path, sizeof path, "/v1/nodes/%s", n.id);
