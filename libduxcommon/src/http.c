@@ -261,12 +261,15 @@ int dux_http_start(const dux_http_opts_t *opts, dux_http_t **ret)
 		r = http_metrics_init(h);
 	if (r < 0)
 		goto fail;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_TURBO | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	/* A thread per connection: handlers block on PostgreSQL, and in a pool of event loops
+	 * one blocked handler stalls every connection of its loop (libmicrohttpd 0.9.75 also
+	 * gives one loop most new connections). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_TURBO |
+			 (family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	h->mhd = MHD_start_daemon(
 		flags, opts->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(opts->threads > 0 ? opts->threads : 2), MHD_OPTION_CONNECTION_LIMIT,
+		(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 		opts->conn_limit ? opts->conn_limit : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
 		opts->conn_timeout ? opts->conn_timeout : 30u, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, h, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);

@@ -129,7 +129,6 @@ write_config() {
     cat >"$T/registry.yaml" <<EOF
 http:
   port: $http
-  threads: 4
 db:
   conninfo: "$CONNINFO"
   password_file: "$PWFILE"

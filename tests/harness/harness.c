@@ -116,7 +116,7 @@ static bool write_config(th_daemon_t *d, const th_pg_t *pg, const char *extra)
 	if (!f)
 		return false;
 	fprintf(f,
-		"http:\n  port: %d\n  threads: 4\ndb:\n  conninfo: \"%s\"\n  password_file: %s\n"
+		"http:\n  port: %d\ndb:\n  conninfo: \"%s\"\n  password_file: %s\n"
 		"  pool_size: 8\nbus:\n  endpoint: \"%s\"\nlog:\n  level: info\n%s",
 		d->port, pg->conninfo, pg->password_file, d->bus, extra ? extra : "");
 	return fclose(f) == 0;

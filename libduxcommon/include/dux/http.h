@@ -5,8 +5,8 @@
  * /readyz, /metrics and /openapi.yaml, a request id (X-Request-Id, taken from the caller when
  * well-formed), an access log line per request, body limits (413), content-type checks (415),
  * 404/405, bearer-token checks for routes that need a scope (401/403), and RFC 9457
- * problem+json errors. Handlers run on the server's worker threads and may block on the
- * database; each must reply exactly once. */
+ * problem+json errors. Each connection is served by its own thread, so handlers may block on
+ * the database; each must reply exactly once. */
 #ifndef DUX_HTTP_H
 #define DUX_HTTP_H
 
@@ -41,9 +41,8 @@ typedef struct {
 	const char *service; /* for logs and metrics; borrowed */
 	const char *bind;    /* IPv4 or IPv6 literal */
 	uint16_t port;       /* 0 = any free port (see dux_http_port) */
-	int threads;         /* worker threads (epoll each) */
 	size_t max_body;     /* bytes; larger bodies get 413 */
-	unsigned conn_limit;
+	unsigned conn_limit;   /* concurrent connections, each a thread */
 	unsigned conn_timeout; /* seconds of inactivity */
 	const dux_route_t *routes;
 	size_t nroutes;
