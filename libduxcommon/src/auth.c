@@ -7,6 +7,7 @@
 
 static const char *const scope_names[] = {"user", "provider", "service", "admin"};
 #define NSCOPES 4
+#define TOKEN_EXP_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 int dux_scope_parse(const char *s, unsigned *ret)
 {
@@ -62,7 +63,7 @@ int dux_token_mint(const dux_key_t *key, const char *issuer, const char *sub, un
 	int64_t now = dux_now_us() / 1000000;
 	/* never mint what dux_token_verify would refuse */
 	if (!issuer || !*issuer || !sub || !*sub || strlen(sub) >= sizeof((dux_token_t){0}.sub) ||
-	    !scopes || ttl_seconds <= 0) {
+	    !scopes || ttl_seconds <= 0 || ttl_seconds > TOKEN_EXP_MAX - now) {
 		cJSON_Delete(c);
 		return DUX_EINVAL;
 	}
@@ -141,7 +142,9 @@ static int check_claims(const char *s, size_t n, const char *issuer, int64_t now
 	if (!cJSON_IsString(sub) || !*sub->valuestring ||
 	    strlen(sub->valuestring) >= sizeof ret->sub)
 		goto out;
-	if (!cJSON_IsString(scope) || !cJSON_IsNumber(exp))
+	/* a NumericDate up to year 9999: converting a larger double to int64_t is undefined */
+	if (!cJSON_IsString(scope) || !cJSON_IsNumber(exp) ||
+	    !(exp->valuedouble >= 0 && exp->valuedouble <= (double)TOKEN_EXP_MAX))
 		goto out;
 	if (exp->valuedouble + 60 < (double)now) /* 60 s leeway for clock skew */
 		goto out;

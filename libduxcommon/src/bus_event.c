@@ -1,6 +1,7 @@
 /* bus_event.c - CloudEvents 1.0 JSON envelopes: strict parsing and formatting. */
 #include <dux/bus.h>
 #include <dux/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static int parse_time(const char *s, int64_t *ret)
 			return DUX_EINVAL;
 		for (; digits < 6; digits++)
 			us *= 10;
+		us -= us % 1000; /* milliseconds, as the envelope carries them: a round trip keeps it */
 	}
 	if (strcmp(p, "Z") != 0)
 		return DUX_EINVAL;
@@ -41,6 +43,44 @@ static int parse_time(const char *s, int64_t *ret)
 	if (t == (time_t)-1)
 		return DUX_EINVAL;
 	*ret = (int64_t)t * 1000000 + us;
+	return 0;
+}
+
+/* JSON has no infinity: a number too large for a double ("1e999") cannot be passed on. */
+static bool all_finite(const cJSON *j)
+{
+	for (const cJSON *c = j->child; c; c = c->next)
+		if ((cJSON_IsNumber(c) && !isfinite(c->valuedouble)) || !all_finite(c))
+			return false;
+	return true;
+}
+
+/* Rewrites every number of j as raw text with all the digits its double needs: cJSON prints
+ * 15 significant digits whenever they read back within an epsilon (0.30000000000000004 would
+ * go out as 0.3). DUX_EINVAL on a non-finite number, which JSON cannot carry. */
+static int exact_numbers(cJSON *j)
+{
+	for (cJSON *c = j->child; c; c = c->next) {
+		if (!cJSON_IsNumber(c)) {
+			int r = exact_numbers(c);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!isfinite(c->valuedouble))
+			return DUX_EINVAL;
+		char buf[32];
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, c->valuedouble);
+			if (strtod(buf, NULL) == c->valuedouble)
+				break;
+		}
+		char *raw = strdup(buf);
+		if (!raw)
+			return DUX_ENOMEM;
+		c->type = cJSON_Raw;
+		c->valuestring = raw;
+	}
 	return 0;
 }
 
@@ -74,7 +114,7 @@ int dux_event_parse(const char *json, size_t len, dux_event_t *ret)
 	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble > 9e15 ||
 	    seq->valuedouble != (double)(int64_t)seq->valuedouble)
 		goto out;
-	if (!cJSON_IsObject(data) || parse_time(time, &ev.time_us) < 0)
+	if (!cJSON_IsObject(data) || !all_finite(data) || parse_time(time, &ev.time_us) < 0)
 		goto out;
 	snprintf(ev.id, sizeof ev.id, "%s", id);
 	snprintf(ev.source, sizeof ev.source, "%s", src);
@@ -100,10 +140,18 @@ char *dux_event_format(const dux_event_t *ev)
 	cJSON_AddStringToObject(o, "type", ev->type);
 	if (ev->subject[0])
 		cJSON_AddStringToObject(o, "subject", ev->subject);
+	char seq[24];
 	dux_json_add_time(o, "time", ev->time_us);
 	cJSON_AddStringToObject(o, "datacontenttype", "application/json");
-	cJSON_AddNumberToObject(o, "seq", (double)ev->seq);
-	cJSON_AddItemReferenceToObject(o, "data", ev->data);
+	/* all digits: cJSON prints a number with 15 when those read back "close enough" */
+	snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
+	cJSON_AddRawToObject(o, "seq", seq);
+	cJSON *data = cJSON_Duplicate(ev->data, true);
+	if (!data || exact_numbers(data) < 0 || !cJSON_AddItemToObject(o, "data", data)) {
+		cJSON_Delete(data);
+		cJSON_Delete(o);
+		return NULL;
+	}
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;

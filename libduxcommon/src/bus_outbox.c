@@ -92,15 +92,16 @@ static int events_query(dux_db_conn_t *c, int64_t after, int64_t limit, const ch
 			r = DUX_ENOMEM;
 			break;
 		}
+		/* as raw text: the envelope keeps every digit dux_event_format wrote */
 		char *s = dux_event_format(&ev);
-		cJSON *parsed = s ? cJSON_Parse(s) : NULL;
+		cJSON *raw = s ? cJSON_CreateRaw(s) : NULL;
 		free(s);
 		dux_event_clear(&ev);
-		if (!parsed) {
+		if (!raw) {
 			r = DUX_ENOMEM;
 			break;
 		}
-		cJSON_AddItemToArray(events, parsed);
+		cJSON_AddItemToArray(events, raw);
 	}
 	PQclear(res);
 	if (r < 0)

@@ -231,7 +231,7 @@ static int read_file(const char *path, doc_t *d, dux_cfg_err_t *err)
 		case YAML_SCALAR_EVENT:
 			if (ev.data.scalar.length == 0)
 				break; /* an empty document */
-			/* fall through */
+			__attribute__((fallthrough));
 		default:
 			r = cfg_fail(err, path, NULL, "the top level must be a mapping of sections");
 		}
@@ -487,7 +487,23 @@ static int apply_file(const dux_cfg_section_t *secs, size_t nsecs, const doc_t *
 	return 0;
 }
 
-static int check_required(const dux_cfg_section_t *secs, size_t nsecs, dux_cfg_err_t *err)
+/* Whether the file or the environment gives o a value: numbers and booleans have no "empty". */
+static bool cfg_given(const dux_cfg_opt_t *o, const doc_t *d)
+{
+	char name[128], stem[96];
+	bool secret = o->flags & DUX_CFG_SECRET;
+	snprintf(stem, sizeof stem, "%s_file", o->key);
+	if (doc_find(d, o->key) || (secret && doc_find(d, stem)))
+		return true;
+	env_name(o->key, "", name, sizeof name);
+	if (getenv(name))
+		return true;
+	env_name(o->key, "_FILE", name, sizeof name);
+	return secret && getenv(name);
+}
+
+static int check_required(const dux_cfg_section_t *secs, size_t nsecs, const doc_t *d,
+			  dux_cfg_err_t *err)
 {
 	for (size_t s = 0; s < nsecs; s++) {
 		for (const dux_cfg_opt_t *o = secs[s].opts; o && o->key; o++) {
@@ -496,7 +512,7 @@ static int check_required(const dux_cfg_section_t *secs, size_t nsecs, dux_cfg_e
 			char *slot = (char *)secs[s].base + o->offset;
 			bool set = o->type == DUX_CFG_STR ? *(char **)slot && **(char **)slot
 				 : o->type == DUX_CFG_STRLIST ? ((dux_strlist_t *)slot)->n > 0
-				 : true;
+				 : cfg_given(o, d);
 			if (!set)
 				return cfg_fail(err, "configuration", o->key, "is required");
 		}
@@ -518,7 +534,7 @@ int dux_cfg_load(const dux_cfg_section_t *secs, size_t nsecs, const char *path,
 		for (const dux_cfg_opt_t *o = secs[s].opts; o && o->key && r == 0; o++)
 			r = apply_env(o, secs[s].base, err);
 	if (r == 0)
-		r = check_required(secs, nsecs, err);
+		r = check_required(secs, nsecs, &d, err);
 	if (r == DUX_ENOMEM)
 		cfg_fail(err, "configuration", NULL, "out of memory");
 	doc_free(&d);

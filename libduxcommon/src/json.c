@@ -20,6 +20,8 @@ int dux_verr_set(dux_verr_t *e, const char *field, const char *fmt, ...)
 
 static int depth_of(const cJSON *j, int limit)
 {
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+		return 0; /* a value inside a container is no further level */
 	int max = 0;
 	for (const cJSON *c = j->child; c; c = c->next) {
 		int d = depth_of(c, limit - 1);
@@ -31,19 +33,59 @@ static int depth_of(const cJSON *j, int limit)
 	return max + 1;
 }
 
-/* cJSON finds the first of duplicate names but keeps both: refuse them at every level, so that
- * two readers of one body can never see different values. Returns a duplicated name or NULL. */
-static const char *duplicate_name(const cJSON *j)
+/* cJSON decodes \u0000 into a NUL byte that silently ends the C string ("a\u0000b" reads as
+ * "a", in values and member names alike): look for it in the raw text, inside strings. */
+static bool has_escaped_nul(const char *s, size_t len)
 {
-	for (const cJSON *a = j->child; a; a = a->next) {
-		for (const cJSON *b = a->next; cJSON_IsObject(j) && b; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return a->string;
-		const char *inner = duplicate_name(a);
-		if (inner)
-			return inner;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = s[i] == '"';
+		} else if (s[i] == '"') {
+			in_str = false;
+		} else if (s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && len - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+				return true;
+			i++; /* skip the escaped character */
+		}
 	}
-	return NULL;
+	return false;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* cJSON finds the first of duplicate names but keeps both: refuse them at every level, so that
+ * two readers of one body can never see different values. Sorting keeps this O(n log n): the
+ * member count is the sender's choice. 1 and *ret (borrowed) on a duplicate, 0, or DUX_ENOMEM. */
+static int duplicate_name(const cJSON *j, const char **ret)
+{
+	size_t n = 0;
+	for (const cJSON *c = j->child; c; c = c->next, n++) {
+		int r = duplicate_name(c, ret);
+		if (r != 0)
+			return r;
+	}
+	if (!cJSON_IsObject(j) || n < 2)
+		return 0;
+	const cJSON **v = malloc(n * sizeof *v);
+	if (!v)
+		return DUX_ENOMEM;
+	n = 0;
+	for (const cJSON *c = j->child; c; c = c->next)
+		v[n++] = c;
+	qsort(v, n, sizeof *v, cmp_name);
+	int r = 0;
+	for (size_t i = 1; i < n && r == 0; i++) {
+		if (strcmp(v[i - 1]->string, v[i]->string) == 0) {
+			*ret = v[i]->string;
+			r = 1;
+		}
+	}
+	free(v);
+	return r;
 }
 
 int dux_json_parse_object(const char *s, size_t len, cJSON **ret, dux_verr_t *e)
@@ -52,6 +94,8 @@ int dux_json_parse_object(const char *s, size_t len, cJSON **ret, dux_verr_t *e)
 		return dux_verr_set(e, "", "the request body is empty; a JSON object is expected");
 	if (memchr(s, '\0', len))
 		return dux_verr_set(e, "", "the request body contains a NUL byte");
+	if (has_escaped_nul(s, len))
+		return dux_verr_set(e, "", "the request body contains an escaped NUL (\\u0000)");
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	if (!j) {
@@ -72,12 +116,14 @@ int dux_json_parse_object(const char *s, size_t len, cJSON **ret, dux_verr_t *e)
 		cJSON_Delete(j);
 		return dux_verr_set(e, "", "JSON nested deeper than %d levels", DUX_JSON_MAX_DEPTH);
 	}
-	const char *dup = duplicate_name(j);
-	if (dup) {
+	const char *dup = NULL;
+	int d = duplicate_name(j, &dup);
+	if (d != 0) {
 		char f[64];
-		snprintf(f, sizeof f, "%s", dup);
+		snprintf(f, sizeof f, "%s", d > 0 ? dup : "");
 		cJSON_Delete(j);
-		return dux_verr_set(e, f, "appears more than once");
+		return d > 0 ? dux_verr_set(e, f, "appears more than once")
+			     : dux_verr_set(e, "", "out of memory while reading the body");
 	}
 	*ret = j;
 	return 0;

@@ -41,9 +41,13 @@ int dux_money_parse(const char *s, size_t len, bool allow_negative, int64_t *ret
 	if (i != len)
 		return DUX_EINVAL;
 	uint64_t units = whole * (uint64_t)DUX_UNITS_PER_FLOP + frac;
-	if (units > (uint64_t)INT64_MAX)
+	/* INT64_MIN has one unit more than INT64_MAX, and dux_money_format writes it */
+	if (units > (uint64_t)INT64_MAX + (neg ? 1 : 0))
 		return DUX_ERANGE;
-	*ret = neg ? -(int64_t)units : (int64_t)units;
+	if (neg)
+		*ret = units > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)units;
+	else
+		*ret = (int64_t)units;
 	return 0;
 }
 
