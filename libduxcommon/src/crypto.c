@@ -152,6 +152,13 @@ int dux_key_verify(const dux_key_t *key, const void *msg, size_t len,
 	return ok ? 0 : DUX_EAUTH;
 }
 
+int dux_key_ref(const dux_key_t *key, dux_key_t **ret)
+{
+	if (EVP_PKEY_up_ref(key->pkey) != 1)
+		return DUX_EIO;
+	return key_wrap(key->pkey, key->priv, ret);
+}
+
 dux_key_t *dux_key_free(dux_key_t *key)
 {
 	if (key) {

@@ -1,5 +1,5 @@
-/* keys.c - node public keys, cached: a node id is the hash of its key, so an entry never goes
- * stale and each cached key is checked against the id it is filed under. */
+/* keys.c - node public keys, cached ready to verify: a node id is the hash of its key, so an
+ * entry never goes stale, and each key is checked against the id it is filed under. */
 #include "registry.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 typedef struct {
 	char id[DUX_NODE_ID_LEN + 1];
-	uint8_t pub[DUX_ED25519_PUB_LEN];
+	dux_key_t *key; /* owned by the cache; callers get their own reference */
 } slot_t;
 
 static slot_t cache[CACHE_SLOTS];
@@ -44,28 +44,41 @@ static int fetch(dux_db_t *db, const char *node_id, uint8_t ret[DUX_ED25519_PUB_
 	return r;
 }
 
-int keys_lookup(dux_db_t *db, const char *node_id, uint8_t ret[DUX_ED25519_PUB_LEN])
+int keys_lookup(dux_db_t *db, const char *node_id, dux_key_t **ret)
 {
 	size_t s = slot_of(node_id);
+	int r = DUX_ENOENT;
 	pthread_mutex_lock(&cache_mu);
-	bool hit = strcmp(cache[s].id, node_id) == 0;
-	if (hit)
-		memcpy(ret, cache[s].pub, DUX_ED25519_PUB_LEN);
+	if (cache[s].key && strcmp(cache[s].id, node_id) == 0)
+		r = dux_key_ref(cache[s].key, ret);
 	pthread_mutex_unlock(&cache_mu);
-	if (hit)
+	if (r == 0)
 		return 0;
 	uint8_t pub[DUX_ED25519_PUB_LEN];
-	int r = fetch(db, node_id, pub);
+	char id[DUX_NODE_ID_LEN + 1];
+	dux_key_t *key = NULL;
+	r = fetch(db, node_id, pub);
 	if (r < 0)
 		return r;
-	char id[DUX_NODE_ID_LEN + 1];
 	dux_node_id(pub, id);
 	if (strcmp(id, node_id) != 0)
 		return DUX_EIO; /* the row contradicts its own key: never trust it */
+	if ((r = dux_key_from_public(pub, &key)) < 0 || (r = dux_key_ref(key, ret)) < 0) {
+		dux_key_free(key);
+		return r;
+	}
 	pthread_mutex_lock(&cache_mu);
+	dux_key_free(cache[s].key);
 	memcpy(cache[s].id, id, sizeof id);
-	memcpy(cache[s].pub, pub, sizeof pub);
+	cache[s].key = key;
 	pthread_mutex_unlock(&cache_mu);
-	memcpy(ret, pub, sizeof pub);
 	return 0;
+}
+
+void keys_clear(void)
+{
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		cache[i].key = dux_key_free(cache[i].key);
+	pthread_mutex_unlock(&cache_mu);
 }

@@ -42,6 +42,13 @@ static int start(dux_daemon_t *d, void *app)
 	return monitor_start(reg);
 }
 
+static void stop(dux_daemon_t *d, void *app)
+{
+	(void)d;
+	(void)app;
+	keys_clear();
+}
+
 int main(int argc, char **argv)
 {
 	const dux_daemon_spec_t spec = {
@@ -57,6 +64,7 @@ int main(int argc, char **argv)
 		.routes = routes,
 		.nroutes = sizeof routes / sizeof routes[0],
 		.start = start,
+		.stop = stop,
 		.app = &registry,
 	};
 	return dux_daemon_main(argc, argv, &spec);

@@ -28,6 +28,8 @@ DUX_MUST_USE int dux_key_sign(const dux_key_t *key, const void *msg, size_t len,
 /* 0 when the signature is valid, DUX_EAUTH when not. */
 DUX_MUST_USE int dux_key_verify(const dux_key_t *key, const void *msg, size_t len,
 				const uint8_t sig[DUX_ED25519_SIG_LEN]);
+/* Another handle on the same key (shared, reference-counted: cheap). Free each handle. */
+DUX_MUST_USE int dux_key_ref(const dux_key_t *key, dux_key_t **ret);
 /* Accepts NULL; returns NULL. */
 dux_key_t *dux_key_free(dux_key_t *key);
 
