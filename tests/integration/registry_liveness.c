@@ -11,6 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <zmq.h>
 
 static th_pg_t pg;
@@ -218,10 +221,50 @@ static void command_line(void **state)
 	unlink(path);
 }
 
+/* Reads one datagram from fd within 10 s into buf; false on timeout. */
+static bool notify_recv(int fd, char *buf, size_t len)
+{
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t n = recv(fd, buf, len - 1, 0);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static void tells_systemd_ready_and_stopping(void **state)
+{
+	(void)state;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "/tmp/duxos-notify-%d", (int)getpid());
+	unlink(a.sun_path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	th_daemon_t d;
+	bool started = th_daemon_start(&d, "duxos-registry", &pg, NULL, false);
+	unsetenv("NOTIFY_SOCKET");
+	assert_true(started);
+	char msg[256];
+	assert_true(notify_recv(fd, msg, sizeof msg));
+	assert_non_null(strstr(msg, "READY=1"));
+	/* READY comes once the server listens */
+	assert_true(th_wait_status(d.url, "/healthz", 200, 5000));
+	kill(d.pid, SIGTERM);
+	assert_true(notify_recv(fd, msg, sizeof msg));
+	assert_non_null(strstr(msg, "STOPPING=1"));
+	assert_int_equal(th_daemon_stop(&d), 0);
+	close(fd);
+	unlink(a.sun_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(command_line),
+		cmocka_unit_test(tells_systemd_ready_and_stopping),
 		cmocka_unit_test(events_arrive_on_zeromq),
 		cmocka_unit_test(silent_node_goes_offline_and_comes_back),
 		cmocka_unit_test(two_copies_share_the_work),
