@@ -59,10 +59,28 @@ dux_client_t *dux_client_free(dux_client_t *c)
 	return NULL;
 }
 
+typedef struct {
+	dux_buf_t buf;
+	bool too_large; /* the response passed CLIENT_MAX_RESPONSE */
+} sink_t;
+
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	dux_buf_t *b = arg;
-	return dux_buf_append(b, p, size * n) == 0 ? size * n : 0;
+	sink_t *s = arg;
+	int r = dux_buf_append(&s->buf, p, size * n);
+	if (r == DUX_ERANGE)
+		s->too_large = true;
+	return r == 0 ? size * n : 0;
+}
+
+/* application/json or any +json type (RFC 6839); media types are case-insensitive. */
+static bool json_type(const char *ct)
+{
+	size_t n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
 /* Copies the value of header line p (len bytes) into out when its name is name. */
@@ -101,8 +119,8 @@ static bool has_header(const char *const *headers, const char *name)
 static int attempt(dux_client_t *c, const char *method, const char *url,
 		   struct curl_slist *hl, const char *body, size_t len, dux_client_resp_t *ret)
 {
-	dux_buf_t b;
-	dux_buf_init(&b, CLIENT_MAX_RESPONSE);
+	sink_t sink = {.too_large = false};
+	dux_buf_init(&sink.buf, CLIENT_MAX_RESPONSE);
 	dux_client_resp_t r = {0};
 	CURL *h = c->curl;
 	curl_easy_reset(h);
@@ -113,7 +131,8 @@ static int attempt(dux_client_t *c, const char *method, const char *url,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->err);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLIENT_MAX_RESPONSE);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -124,17 +143,22 @@ static int attempt(dux_client_t *c, const char *method, const char *url,
 	c->err[0] = '\0';
 	CURLcode cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		if (!c->err[0])
+		/* An answer that came back too large is final: fetching it again would not help. */
+		bool too_large = sink.too_large || cc == CURLE_FILESIZE_EXCEEDED;
+		if (too_large)
+			snprintf(c->err, sizeof c->err, "the response is larger than %u bytes",
+				 CLIENT_MAX_RESPONSE);
+		else if (!c->err[0])
 			snprintf(c->err, sizeof c->err, "%s", curl_easy_strerror(cc));
-		dux_buf_free(&b);
-		return DUX_EUNAVAIL;
+		dux_buf_free(&sink.buf);
+		return too_large ? DUX_ERANGE : DUX_EUNAVAIL;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-	r.len = b.len;
-	r.body = dux_buf_steal(&b);
+	r.len = sink.buf.len;
+	r.body = dux_buf_steal(&sink.buf);
 	if (!r.body)
 		return DUX_ENOMEM;
-	if (strstr(r.content_type, "json"))
+	if (json_type(r.content_type))
 		r.json = cJSON_ParseWithLength(r.body, r.len);
 	*ret = r;
 	return 0;

@@ -244,6 +244,7 @@ static int map_result(dux_db_conn_t *c, PGresult *res, PGresult **ret)
 	snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
 	snprintf(c->err, sizeof c->err, "%s", PQerrorMessage(c->pg));
 	PQclear(res);
+	state = state ? c->sqlstate : NULL; /* state pointed into res: only the copy is left */
 	if (!state || PQstatus(c->pg) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P", 3) == 0) {
 		fail_fast_mark(c->db);
@@ -420,6 +421,7 @@ static int probe(dux_db_t *db)
 
 int dux_db_migrate(dux_db_t *db)
 {
+	db->migrate_err[0] = '\0'; /* "" unless this call fails */
 	if (atomic_load(&db->migrated))
 		return atomic_load(&db->down) ? probe(db) : 0;
 	dux_db_conn_t *c;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dux/log.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,8 +296,12 @@ void dux_http_quiesce(dux_http_t *h)
 {
 	if (h && h->mhd && !h->quiesced) {
 		MHD_socket s = MHD_quiesce_daemon(h->mhd);
-		if (s != MHD_INVALID_SOCKET)
+		/* The polling thread may still sit in poll() on the socket, which keeps it
+		 * listening after close(); shutdown() stops it listening at once. */
+		if (s != MHD_INVALID_SOCKET) {
+			shutdown(s, SHUT_RDWR);
 			close(s);
+		}
 		h->quiesced = true;
 	}
 }

@@ -30,8 +30,8 @@ DUX_MUST_USE int dux_client_new(const dux_client_opts_t *opts, dux_client_t **re
 dux_client_t *dux_client_free(dux_client_t *c);
 
 /* headers: NULL-terminated "Name: value" strings, may be NULL. body may be NULL.
- * Returns DUX_EUNAVAIL when no HTTP answer came back (refused, timed out), 0 with any status
- * otherwise; ret is then filled and must be cleared with dux_client_resp_clear. */
+ * Returns DUX_EUNAVAIL when no HTTP answer came back (refused, timed out), DUX_ERANGE when the
+ * answer is larger than 8 MiB (not retried), 0 with any status otherwise; ret is then filled and must be cleared with dux_client_resp_clear. */
 DUX_MUST_USE int dux_client_do(dux_client_t *c, const char *method, const char *path,
 			       const char *const *headers, const char *body, size_t len,
 			       dux_client_resp_t *ret);
