@@ -90,7 +90,7 @@ void dux_reply_text(dux_req_t *r, int status, const char *content_type, const ch
 	set_reply(r, copy ? status : 500, content_type, copy, copy ? len : 0);
 }
 
-static const char *status_title(int status)
+const char *dux_http_reason(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
@@ -104,7 +104,9 @@ static const char *status_title(int status)
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Error";
 	}
 }
@@ -117,7 +119,7 @@ static void problem(dux_req_t *r, int status, const char *code, const char *fiel
 	cJSON *p = cJSON_CreateObject();
 	if (p) {
 		cJSON_AddStringToObject(p, "type", type);
-		cJSON_AddStringToObject(p, "title", status_title(status));
+		cJSON_AddStringToObject(p, "title", dux_http_reason(status));
 		cJSON_AddNumberToObject(p, "status", status);
 		cJSON_AddStringToObject(p, "detail", detail);
 		cJSON_AddStringToObject(p, "instance", r->path);

@@ -2,6 +2,7 @@
  * exit status: 2xx with a JSON object is success, 4xx a refusal (1), anything else the server's
  * failure (3). Refusals are printed from the RFC 9457 problem body. */
 #include "duxctl.h"
+#include <dux/http.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,27 +23,6 @@ const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len)
 	return p;
 }
 
-static const char *status_title(long status)
-{
-	switch (status) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Error";
-	}
-}
-
 static const char *member(const cJSON *obj, const char *key)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -56,7 +36,7 @@ static void print_problem(const dux_client_resp_t *resp)
 	const char *detail = member(resp->json, "detail");
 	const char *field = member(resp->json, "field");
 	fprintf(stderr, "duxctl: %ld ", resp->status);
-	out_text(stderr, title ? title : status_title(resp->status));
+	out_text(stderr, title ? title : dux_http_reason((int)resp->status));
 	if (detail) {
 		fputs(": ", stderr);
 		out_text(stderr, detail);

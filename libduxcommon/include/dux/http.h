@@ -66,6 +66,9 @@ int dux_http_inflight(dux_http_t *h);
 /* Stops the server (waits for the worker threads). Accepts NULL; returns NULL. */
 dux_http_t *dux_http_stop(dux_http_t *h);
 
+/* The reason phrase of an HTTP status ("Not Found"); "Error" for one without its own. */
+const char *dux_http_reason(int status);
+
 /* Request accessors: returned strings are borrowed until the handler returns. */
 const char *dux_req_method(const dux_req_t *r);
 const char *dux_req_path(const dux_req_t *r); /* as sent, without the query */
