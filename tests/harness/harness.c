@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,6 +141,8 @@ bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const 
 	snprintf(bin, sizeof bin, "%s/%s", DUX_BIN_DIR, name);
 	d->pid = fork();
 	if (d->pid == 0) {
+		/* a test that dies halfway takes its daemons with it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
