@@ -12,7 +12,7 @@ readonly PACKAGES=(
     # build
     build-essential cmake pkg-config git ca-certificates
     libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libssl-dev libpq-dev libyaml-dev
-    libzmq3-dev libsystemd-dev
+    libzmq3-dev libsodium-dev libsystemd-dev
     # run
     postgresql postgresql-contrib openssl curl
     # test: unit tests, sanitizers and fuzzing, benchmarks, process and socket tools

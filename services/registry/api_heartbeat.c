@@ -136,6 +136,7 @@ void api_heartbeat(dux_req_t *r, void *app)
 	rc = fast_path(db, &x);
 	if (rc == 0)
 		rc = dux_db_tx(db, NULL, slow_tx, &x);
+	nodecache_forget(x.id);
 	if (rc == DUX_ECONFLICT)
 		dux_reply_problem(r, 409, "replayed",
 				  "%s %lld is not greater than the last one accepted from this node",

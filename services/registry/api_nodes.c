@@ -207,6 +207,7 @@ void api_register(dux_req_t *r, void *app)
 		goto out;
 	}
 	int rc = dux_db_tx(dux_daemon_db(reg->d), NULL, register_tx, &x);
+	nodecache_forget(id);
 	if (x.replayed) {
 		dux_reply_problem(r, 409, "replayed",
 				  "%s must be greater than the last one accepted from this node",
@@ -234,9 +235,15 @@ void api_node_get(dux_req_t *r, void *app)
 		dux_reply_problem(r, 404, "not-found", "no node has the id \"%.40s\"", id);
 		return;
 	}
+	uint64_t gen = 0;
+	char *json;
+	bool cached = reg->cfg.read_cache_ms > 0;
+	if (cached && nodecache_reply(r, id, &gen))
+		return;
 	dux_db_t *db = dux_daemon_db(reg->d);
 	dux_db_conn_t *c;
 	cJSON *node = NULL;
+	int64_t until = dux_now_us() + reg->cfg.read_cache_ms * 1000;
 	int rc = dux_db_acquire(db, &c);
 	if (rc == 0) {
 		rc = nodes_get(reg, c, id, &node);
@@ -246,8 +253,14 @@ void api_node_get(dux_req_t *r, void *app)
 		dux_reply_problem(r, 404, "not-found", "node %s is not registered", id);
 	else if (rc < 0)
 		dux_reply_err(r, rc, "the node");
-	else
+	else if (!cached || !(json = cJSON_PrintUnformatted(node)))
 		dux_reply_json(r, 200, node);
+	else {
+		nodecache_put(id, json, strlen(json), gen, until);
+		dux_reply_text(r, 200, "application/json", json, strlen(json));
+		cJSON_Delete(node);
+		free(json);
+	}
 }
 
 typedef struct {

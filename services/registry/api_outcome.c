@@ -95,6 +95,8 @@ void api_outcome(dux_req_t *r, void *app)
 	}
 	rc = dux_node_id_valid(x.id) < 0 ? DUX_ENOENT
 					 : dux_db_tx(dux_daemon_db(reg->d), NULL, outcome_tx, &x);
+	if (rc >= 0)
+		nodecache_forget(x.id);
 	if (rc == DUX_ECONFLICT) {
 		dux_reply_problem(r, 409, "conflicting-outcome",
 				  "task %s was already reported with the opposite result", x.task_id);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SLOTS 4096
+#define CACHE_SLOTS 16384 /* direct-mapped: few collisions up to a few thousand nodes */
 
 typedef struct {
 	char id[DUX_NODE_ID_LEN + 1];

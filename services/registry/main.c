@@ -15,6 +15,8 @@ static const dux_cfg_opt_t options[] = {
 	 "seconds between health-monitor sweeps"},
 	{"registry.replay_window", DUX_CFG_INT, R(replay_window), "300", 5, 86400, 0,
 	 "seconds a signed request's counter (unix ms) may differ from this daemon's clock"},
+	{"registry.read_cache_ms", DUX_CFG_INT, R(read_cache_ms), "1000", 0, 60000, 0,
+	 "milliseconds a GET /nodes/{id} answer is reused (another copy's changes show this late)"},
 	{"registry.reputation_half_life", DUX_CFG_DOUBLE, R(half_life), "604800", 60, 3.2e8, 0,
 	 "seconds after which a task outcome counts half as much in the reputation score"},
 	{"registry.reputation_prior_success", DUX_CFG_DOUBLE, R(prior_success), "1", 0.01, 1000,
@@ -47,6 +49,7 @@ static void stop(dux_daemon_t *d, void *app)
 	(void)d;
 	(void)app;
 	keys_clear();
+	nodecache_free();
 }
 
 int main(int argc, char **argv)

@@ -43,6 +43,8 @@ static int sweep(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 {
 	(void)d;
 	int n = dux_db_tx_on(c, NULL, sweep_tx, ctx);
+	if (n > 0)
+		nodecache_clear(); /* after the commit: nothing older can be cached again */
 	return n < 0 ? n : n == SWEEP_BATCH;
 }
 

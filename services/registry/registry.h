@@ -12,6 +12,7 @@ typedef struct {
 	int64_t monitor_interval;  /* seconds between health-monitor sweeps */
 	int64_t replay_window;     /* seconds a request counter may differ from our clock */
 	double half_life;          /* seconds: reputation evidence halves in weight */
+	int64_t read_cache_ms;     /* GET /nodes/{id} answers reused this long; 0 = never */
 	double prior_success, prior_failure;
 } registry_cfg_t;
 
@@ -50,6 +51,16 @@ bool signed_check(registry_t *reg, dux_req_t *r, const dux_key_t *key, const cha
 int keys_lookup(dux_db_t *db, const char *node_id, dux_key_t **ret);
 /* Frees the cache (at shutdown). */
 void keys_clear(void);
+
+/* nodecache.c: rendered GET /nodes/{id} answers, for registry.read_cache_ms. reply answers
+ * 200 from the cache and returns true, or returns false with the generation to pass to put
+ * after a fetch (until_us: fetch start + TTL); forget after every change of a node, clear
+ * after changes of many; free at shutdown. */
+bool nodecache_reply(dux_req_t *r, const char *id, uint64_t *ret_gen);
+void nodecache_put(const char *id, const char *json, size_t len, uint64_t gen, int64_t until_us);
+void nodecache_forget(const char *id);
+void nodecache_clear(void);
+void nodecache_free(void);
 
 /* Handlers. */
 void api_register(dux_req_t *r, void *app);
