@@ -9,7 +9,8 @@
  *   --version, --help
  *
  * SIGTERM/SIGINT drain: stop accepting, let requests in flight finish (daemon.drain_timeout),
- * stop jobs, close. SIGHUP is logged and otherwise ignored: restart to apply a new
+ * stop jobs, close. Requests still running at the deadline are abandoned: the process exits
+ * and PostgreSQL rolls their transactions back. SIGHUP is logged and otherwise ignored: restart to apply a new
  * configuration (systemd's ExecReload is not offered). */
 #ifndef DUX_DAEMON_H
 #define DUX_DAEMON_H
