@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static bool env_value(const char *file, const char *key, char *out, size_t len)
+bool th_env_value(const char *file, const char *key, char *out, size_t len)
 {
 	FILE *f = fopen(file, "r");
 	char line[1024];
@@ -76,8 +76,8 @@ bool th_pg_newdb(th_pg_t *pg)
 	}
 	snprintf(pg->dir, sizeof pg->dir, "%s", dir);
 	snprintf(env, sizeof env, "%s/env", dir);
-	if (!env_value(env, "DUX_PG_CONNINFO", base, sizeof base) ||
-	    !env_value(env, "DUX_PG_PASSWORD_FILE", pg->password_file, sizeof pg->password_file)) {
+	if (!th_env_value(env, "DUX_PG_CONNINFO", base, sizeof base) ||
+	    !th_env_value(env, "DUX_PG_PASSWORD_FILE", pg->password_file, sizeof pg->password_file)) {
 		fprintf(stderr, "cannot read %s\n", env);
 		return false;
 	}

@@ -24,6 +24,9 @@ typedef struct {
 	char config[300], log[300];
 } th_daemon_t;
 
+/* Reads KEY from a pgctl.sh env file (KEY="value" lines) into out. */
+bool th_env_value(const char *file, const char *key, char *out, size_t len);
+
 /* Loads the cluster named by DUX_TEST_PG_DIR and creates a new empty database in it.
  * Returns false (after printing why) when there is no cluster. */
 bool th_pg_newdb(th_pg_t *pg);

@@ -13,6 +13,7 @@
  *
  * Exit status: 0 when the run is valid, whatever the figures; 1 when it is not (transport
  * errors, a non-200 answer, a daemon that failed); 2 on bad usage or a set-up failure. */
+#include "harness.h"
 #include "hello.h"
 #include "loadgen.h"
 #include "sys.h"
@@ -178,38 +179,14 @@ typedef struct {
 	pid_t postmaster;
 } cluster_t;
 
-static bool env_value(const char *file, const char *key, char *out, size_t len)
-{
-	FILE *f = fopen(file, "r");
-	char line[1024];
-	bool found = false;
-	size_t kl = strlen(key);
-	while (f && !found && fgets(line, sizeof line, f)) {
-		if (strncmp(line, key, kl) != 0 || line[kl] != '=')
-			continue;
-		char *v = line + kl + 1;
-		v[strcspn(v, "\n")] = '\0';
-		size_t n = strlen(v);
-		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-			v[n - 1] = '\0';
-			v++;
-		}
-		snprintf(out, len, "%s", v);
-		found = true;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static bool cluster_load(const char *dir, cluster_t *cl)
 {
 	char env[300], port[16], path[300];
 	snprintf(cl->dir, sizeof cl->dir, "%s", dir);
 	snprintf(env, sizeof env, "%s/env", dir);
-	if (!env_value(env, "DUX_PG_PORT", port, sizeof port) ||
-	    !env_value(env, "DUX_PG_CONNINFO", cl->conninfo, sizeof cl->conninfo) ||
-	    !env_value(env, "DUX_PG_PASSWORD_FILE", cl->password_file, sizeof cl->password_file)) {
+	if (!th_env_value(env, "DUX_PG_PORT", port, sizeof port) ||
+	    !th_env_value(env, "DUX_PG_CONNINFO", cl->conninfo, sizeof cl->conninfo) ||
+	    !th_env_value(env, "DUX_PG_PASSWORD_FILE", cl->password_file, sizeof cl->password_file)) {
 		fprintf(stderr, "bench_registry: cannot read %s (made by pgctl.sh init)\n", env);
 		return false;
 	}
