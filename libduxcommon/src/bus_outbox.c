@@ -46,10 +46,10 @@ int dux_outbox_relay_once(dux_db_conn_t *c, void *pub, const char *source)
 	int r = dux_db_exec(
 		c,
 		"WITH base AS (SELECT coalesce(max(seq), 0) AS m FROM outbox),"
-		" todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM outbox"
+		" pending AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM outbox"
 		"          WHERE seq IS NULL ORDER BY id LIMIT 500),"
-		" upd AS (UPDATE outbox o SET seq = base.m + todo.rn FROM base, todo"
-		"         WHERE o.id = todo.id RETURNING o.*)"
+		" upd AS (UPDATE outbox o SET seq = base.m + pending.rn FROM base, pending"
+		"         WHERE o.id = pending.id RETURNING o.*)"
 		" SELECT " EVENT_COLUMNS " FROM upd ORDER BY seq",
 		0, NULL, &res);
 	if (r < 0)

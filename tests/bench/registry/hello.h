@@ -7,8 +7,8 @@
  *            daemon measures.
  *   pool N   the flags http.c had before it served each connection on its own thread:
  *            internal polling thread, epoll, ITC, turbo and a pool of N event loops. With
- *            N = 2 it is the fastest libmicrohttpd server of the project's 2-CPU machines
- *            (MACHINE-FACTS.md), a stricter ceiling. Its connection limit is the expected
+ *            N = 2 it is the fastest libmicrohttpd server on 2-CPU machines, a stricter
+ *            ceiling. Its connection limit is the expected
  *            connections rounded up to a multiple of N: libmicrohttpd divides the limit among
  *            the loops, so each takes its share. With the former limit of 1024, the loop that
  *            wakes first accepts a burst of up to 10 connections, and in about half the runs
