@@ -72,8 +72,26 @@ int dux_outbox_relay_once(dux_db_conn_t *c, void *pub, const char *source)
 	return n;
 }
 
+int dux_outbox_prune(dux_db_conn_t *c, int64_t retention_s)
+{
+	char ret[24];
+	snprintf(ret, sizeof ret, "%lld", (long long)retention_s);
+	const char *p[] = {ret};
+	PGresult *res;
+	int r = dux_db_exec(c,
+			    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE seq IS NOT NULL"
+			    " AND time < now() - $1::bigint * interval '1 second'"
+			    " AND seq < (SELECT max(seq) FROM outbox) ORDER BY seq LIMIT 10000)",
+			    1, p, &res);
+	if (r < 0)
+		return r;
+	r = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return r;
+}
+
 static int events_query(dux_db_conn_t *c, int64_t after, int64_t limit, const char *source,
-			cJSON *events, int64_t *ret_last)
+			cJSON *events, int64_t ret_bounds[2])
 {
 	char a[24], l[24];
 	snprintf(a, sizeof a, "%lld", (long long)after);
@@ -106,11 +124,13 @@ static int events_query(dux_db_conn_t *c, int64_t after, int64_t limit, const ch
 	PQclear(res);
 	if (r < 0)
 		return r;
-	r = dux_db_execp(c, "dux_events_last", "SELECT coalesce(max(seq), 0) FROM outbox", 0, NULL,
+	r = dux_db_execp(c, "dux_events_bounds",
+			 "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM outbox", 0, NULL,
 			 &res);
 	if (r < 0)
 		return r;
-	*ret_last = dux_db_i64(res, 0, 0);
+	ret_bounds[0] = dux_db_i64(res, 0, 0);
+	ret_bounds[1] = dux_db_i64(res, 0, 1);
 	PQclear(res);
 	return 0;
 }
@@ -129,8 +149,8 @@ void dux_events_reply(dux_req_t *r, dux_db_t *db, const char *source)
 	}
 	cJSON *out = cJSON_CreateObject();
 	cJSON *events = cJSON_AddArrayToObject(out, "events");
-	int64_t last = 0;
-	rc = events ? events_query(c, after, limit, source, events, &last) : DUX_ENOMEM;
+	int64_t bounds[2] = {0, 0};
+	rc = events ? events_query(c, after, limit, source, events, bounds) : DUX_ENOMEM;
 	dux_db_release(db, c);
 	if (rc < 0) {
 		cJSON_Delete(out);
@@ -138,6 +158,7 @@ void dux_events_reply(dux_req_t *r, dux_db_t *db, const char *source)
 		return;
 	}
 	cJSON_AddStringToObject(out, "source", source);
-	cJSON_AddNumberToObject(out, "last_seq", (double)last);
+	cJSON_AddNumberToObject(out, "first_seq", (double)bounds[0]);
+	cJSON_AddNumberToObject(out, "last_seq", (double)bounds[1]);
 	dux_reply_json(r, 200, out);
 }

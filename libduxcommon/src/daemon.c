@@ -38,6 +38,8 @@ static const dux_cfg_opt_t common_template[] = {
 	 "milliseconds to wait for a free connection before answering 503"},
 	{"bus.endpoint", DUX_CFG_STR, C(bus_endpoint), NULL, 0, 0, 0,
 	 "ZeroMQ PUB endpoint for this daemon's events (\"\" = none)"},
+	{"bus.retention", DUX_CFG_INT, C(bus_retention), "604800", 3600, 315360000, 0,
+	 "seconds published events stay in the outbox for subscribers' backfill"},
 	{"log.level", DUX_CFG_STR, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 	{"auth.public_key_file", DUX_CFG_STR, C(auth_public_key_file), "", 0, 0, 0,
 	 "PEM Ed25519 public key that verifies bearer tokens (\"\" = scoped routes refuse all)"},
@@ -218,6 +220,13 @@ static int relay_job(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 	return n < 0 ? n : n >= 500; /* a full page: more is waiting */
 }
 
+static int prune_job(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
+{
+	(void)ctx;
+	int n = dux_outbox_prune(c, d->common.bus_retention);
+	return n < 0 ? n : n == 10000; /* a full batch: more is waiting */
+}
+
 static int start_bus(dux_daemon_t *d)
 {
 	const char *ep = d->common.bus_endpoint;
@@ -233,9 +242,13 @@ static int start_bus(dux_daemon_t *d)
 			return DUX_EIO;
 		}
 	}
-	char lock[96];
-	snprintf(lock, sizeof lock, "%s.outbox-relay", d->spec->schema);
-	return dux_daemon_job(d, "outbox-relay", 50, dux_lock_key(lock), relay_job, NULL);
+	char relay[96], prune[96];
+	snprintf(relay, sizeof relay, "%s.outbox-relay", d->spec->schema);
+	snprintf(prune, sizeof prune, "%s.outbox-prune", d->spec->schema);
+	int r = dux_daemon_job(d, "outbox-relay", 50, dux_lock_key(relay), relay_job, NULL);
+	if (r == 0)
+		r = dux_daemon_job(d, "outbox-prune", 60000, dux_lock_key(prune), prune_job, NULL);
+	return r;
 }
 
 static int open_db(dux_daemon_t *d)

@@ -43,8 +43,14 @@ void dux_event_clear(dux_event_t *ev);
  * c must hold the relay's advisory lock (see dux_daemon_job); pub is a bound ZMQ PUB socket. */
 DUX_MUST_USE int dux_outbox_relay_once(dux_db_conn_t *c, void *pub, const char *source);
 
+/* Deletes published events older than retention_s seconds, at most 10000 a call, always
+ * keeping the newest one (the relay numbers on from it). Returns the number deleted.
+ * A subscriber further behind than the retention can no longer catch up by backfill. */
+DUX_MUST_USE int dux_outbox_prune(dux_db_conn_t *c, int64_t retention_s);
+
 /* Handler body for GET /v1/events?after=SEQ&limit=N (limit default 100, max 1000):
- * {"source":..., "events":[envelopes...], "last_seq": highest published}. */
+ * {"source":..., "events":[envelopes...], "first_seq": oldest kept, "last_seq": highest
+ * published}. */
 void dux_events_reply(dux_req_t *r, dux_db_t *db, const char *source);
 
 /* A subscriber: applies every event of one source exactly once, in seq order. */

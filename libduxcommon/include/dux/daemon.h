@@ -34,6 +34,7 @@ typedef struct {
 	char *db_conninfo, *db_password;
 	int64_t db_pool_size, db_acquire_timeout;
 	char *bus_endpoint;
+	int64_t bus_retention;
 	char *log_level;
 	char *auth_public_key_file, *auth_issuer;
 	int64_t drain_timeout;

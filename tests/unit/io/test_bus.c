@@ -588,6 +588,34 @@ static void assert_page(const dux_client_resp_t *resp, const char *source, int f
 	}
 }
 
+static void test_prune_keeps_recent_and_the_newest(void **state)
+{
+	fx_t *f = *state;
+	pub_t *p = &f->p;
+	pub_start(p, "prune");
+	emit(p, "node.registered", 1, 5);
+	assert_int_equal(relay(p), 5);
+	emit(p, "node.registered", 6, 1); /* not yet published: never pruned */
+	assert_int_equal(dux_db_connect(p->db, &f->conn), 0);
+	/* nothing is old enough yet */
+	assert_int_equal(dux_outbox_prune(f->conn, 3600), 0);
+	exec_ok(f->conn, "UPDATE outbox SET time = now() - interval '8 days'", 0, NULL);
+	/* seq 1..4 go; seq 5 stays (the newest published), the unpublished row stays */
+	assert_int_equal(dux_outbox_prune(f->conn, 7 * 86400), 4);
+	assert_int_equal(query_i64(p->db, "SELECT min(seq) FROM outbox"), 5);
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM outbox"), 2);
+	/* numbering goes on from the newest kept */
+	assert_int_equal(relay(p), 1);
+	assert_int_equal(query_i64(p->db, "SELECT max(seq) FROM outbox"), 6);
+	dux_client_resp_t resp;
+	dux_client_opts_t o = {.base_url = p->url};
+	assert_int_equal(dux_client_new(&o, &f->client), 0);
+	get_events(f->client, "/v1/events?after=0", &resp);
+	assert_int_equal((int64_t)jnum(resp.json, "first_seq"), 5);
+	assert_int_equal((int64_t)jnum(resp.json, "last_seq"), 6);
+	dux_client_resp_clear(&resp);
+}
+
 static void test_events_reply_paging(void **state)
 {
 	fx_t *f = *state;
@@ -814,6 +842,7 @@ int main(void)
 	dux_log_init("unit_bus", DUX_LOG_WARN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_roundtrip),
+		T(test_prune_keeps_recent_and_the_newest),
 		cmocka_unit_test(test_event_rejections),
 		T(test_outbox_rollback_leaves_nothing),
 		T(test_relay_numbers_committed_rows),
