@@ -669,21 +669,6 @@ typedef struct {
 	char workdir[128], config[200], log[200];
 } registry_t;
 
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t l = sizeof a;
-	int port = -1;
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &l) == 0)
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
 static volatile sig_atomic_t child_pid; /* killed if we are interrupted */
 
 static void on_signal(int sig)
@@ -738,8 +723,8 @@ static bool registry_start(registry_t *g, const opts_t *o, const cluster_t *cl)
 {
 	char conninfo[600];
 	conninfo_for(cl, REGISTRY_DB, conninfo, sizeof conninfo);
-	g->port = free_port();
-	int bus = free_port();
+	g->port = th_free_port();
+	int bus = th_free_port();
 	snprintf(g->config, sizeof g->config, "%s/registry.yaml", g->workdir);
 	snprintf(g->log, sizeof g->log, "%s/registry.log", g->workdir);
 	FILE *f = fopen(g->config, "w");
