@@ -109,7 +109,7 @@ int dux_event_parse(const char *json, size_t len, dux_event_t *ret)
 	if (!spec || strcmp(spec, "1.0") != 0 || !id || !charset_ok(id, 1, 63, "-_.:") || !src ||
 	    !charset_ok(src, 1, 63, "-_./:") || !type || !charset_ok(type, 1, 63, "-_.") || !time)
 		goto out;
-	if ((subject && strlen(subject) > 127) || (ct && strcmp(ct, "application/json") != 0))
+	if ((subject && strlen(subject) > 255) || (ct && strcmp(ct, "application/json") != 0))
 		goto out;
 	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble > 9e15 ||
 	    seq->valuedouble != (double)(int64_t)seq->valuedouble)

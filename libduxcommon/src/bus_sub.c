@@ -16,6 +16,7 @@
 struct dux_sub {
 	dux_db_t *db;
 	char *source, *endpoint, *base_url;
+	char *bearer; /* for the publisher's GET /v1/events; NULL = none */
 	char **topics; /* NULL-terminated copy, or NULL for all */
 	int poll_ms;
 	dux_sub_apply_fn apply;
@@ -198,7 +199,8 @@ static int sub_sockets(dux_sub_t *s)
 	if (zmq_setsockopt(s->zsock, ZMQ_SUBSCRIBE, "", 0) != 0 ||
 	    zmq_connect(s->zsock, s->endpoint) != 0)
 		return DUX_EINVAL;
-	dux_client_opts_t co = {.base_url = s->base_url, .timeout_ms = 5000, .retries = 1};
+	dux_client_opts_t co = {
+		.base_url = s->base_url, .timeout_ms = 5000, .retries = 1, .bearer = s->bearer};
 	return dux_client_new(&co, &s->http);
 }
 
@@ -231,7 +233,9 @@ int dux_sub_start(dux_db_t *db, const dux_sub_opts_t *o, dux_sub_t **ret)
 	s->source = strdup(o->source);
 	s->endpoint = strdup(o->endpoint);
 	s->base_url = strdup(o->base_url);
-	int r = (s->source && s->endpoint && s->base_url) ? copy_topics(s, o->topics) : DUX_ENOMEM;
+	s->bearer = o->bearer ? strdup(o->bearer) : NULL;
+	bool copied = s->source && s->endpoint && s->base_url && (s->bearer || !o->bearer);
+	int r = copied ? copy_topics(s, o->topics) : DUX_ENOMEM;
 	if (r == 0)
 		r = sub_sockets(s);
 	if (r == 0 && pthread_create(&s->thread, NULL, sub_main, s) != 0)
@@ -268,6 +272,7 @@ dux_sub_t *dux_sub_stop(dux_sub_t *s)
 	free(s->source);
 	free(s->endpoint);
 	free(s->base_url);
+	free(s->bearer);
 	free(s);
 	return NULL;
 }

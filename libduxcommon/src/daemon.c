@@ -144,6 +144,8 @@ static int validate(dux_daemon_t *d, char *err, size_t len)
 		snprintf(err, len, "auth.public_key_file: cannot read an Ed25519 key from \"%s\"", kf);
 		return DUX_EINVAL;
 	}
+	if (d->spec->check)
+		return d->spec->check(d->spec->app, err, len);
 	return 0;
 }
 
@@ -189,7 +191,8 @@ static int start_http(dux_daemon_t *d)
 	if (!d->routes)
 		return DUX_ENOMEM;
 	memcpy(d->routes, s->routes, s->nroutes * sizeof *d->routes);
-	d->routes[s->nroutes] = (dux_route_t){"GET", "/events", events_route, DUX_ROUTE_DB, 0};
+	d->routes[s->nroutes] =
+		(dux_route_t){"GET", "/events", events_route, DUX_ROUTE_DB, s->events_scopes};
 	dux_http_opts_t o = {
 		.service = s->name,
 		.bind = d->common.http_bind,
@@ -355,8 +358,12 @@ int dux_daemon_main(int argc, char **argv, const dux_daemon_spec_t *spec)
 	}
 	code = 1;
 	daemon_signals_block();
-	if (start(&d) == 0)
+	int sr = start(&d);
+	if (sr == 0)
 		code = daemon_loop(&d);
+	else if (sr == DUX_EINVAL)
+		code = EXIT_CONFIG; /* a start hook found the configuration wrong */
+
 	stop(&d);
 out:
 	dux_key_free(d.auth_key);
@@ -370,3 +377,5 @@ dux_db_t *dux_daemon_db(dux_daemon_t *d) { return d->db; }
 const dux_common_cfg_t *dux_daemon_common(const dux_daemon_t *d) { return &d->common; }
 dux_metrics_t *dux_daemon_metrics(dux_daemon_t *d) { return d->metrics; }
 dux_net_t dux_daemon_net(const dux_daemon_t *d) { return d->net; }
+
+const dux_key_t *dux_daemon_auth_key(const dux_daemon_t *d) { return d->auth_key; }

@@ -112,7 +112,7 @@ const char *dux_http_reason(int status)
 }
 
 static void problem(dux_req_t *r, int status, const char *code, const char *field,
-		    const char *detail)
+		    const char *detail, cJSON *ext)
 {
 	char type[96];
 	snprintf(type, sizeof type, "urn:duxos:problem:%s", code);
@@ -126,7 +126,10 @@ static void problem(dux_req_t *r, int status, const char *code, const char *fiel
 		cJSON_AddStringToObject(p, "request_id", r->id);
 		if (field && *field)
 			cJSON_AddStringToObject(p, "field", field);
+		for (cJSON *m = ext ? ext->child : NULL; m; m = m->next)
+			cJSON_AddItemToObject(p, m->string, cJSON_Duplicate(m, true));
 	}
+	cJSON_Delete(ext);
 	reply_json_as(r, status, "application/problem+json", p);
 }
 
@@ -137,7 +140,18 @@ void dux_reply_problem(dux_req_t *r, int status, const char *code, const char *f
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	problem(r, status, code, NULL, detail);
+	problem(r, status, code, NULL, detail, NULL);
+}
+
+void dux_reply_problem_ext(dux_req_t *r, int status, const char *code, cJSON *ext,
+			   const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	problem(r, status, code, NULL, detail, ext);
 }
 
 void dux_reply_verr(dux_req_t *r, const dux_verr_t *e)
@@ -147,7 +161,7 @@ void dux_reply_verr(dux_req_t *r, const dux_verr_t *e)
 		snprintf(detail, sizeof detail, "%s %s", e->field, e->detail);
 	else
 		snprintf(detail, sizeof detail, "%s", e->detail);
-	problem(r, 400, e->field[0] ? "invalid-field" : "invalid-body", e->field, detail);
+	problem(r, 400, e->field[0] ? "invalid-field" : "invalid-body", e->field, detail, NULL);
 }
 
 void dux_reply_err(dux_req_t *r, int err, const char *what)
@@ -197,7 +211,7 @@ bool dux_req_query_i64(dux_req_t *r, const char *name, int64_t def, int64_t min,
 		char d[200];
 		snprintf(d, sizeof d, "query parameter %s must be an integer between %lld and %lld",
 			 name, (long long)min, (long long)max);
-		problem(r, 400, "invalid-query", name, d);
+		problem(r, 400, "invalid-query", name, d, NULL);
 		return false;
 	}
 	*ret = v;
@@ -219,7 +233,7 @@ bool dux_req_query_num(dux_req_t *r, const char *name, double def, double min, d
 		char d[200];
 		snprintf(d, sizeof d, "query parameter %s must be a number between %g and %g", name,
 			 min, max);
-		problem(r, 400, "invalid-query", name, d);
+		problem(r, 400, "invalid-query", name, d, NULL);
 		return false;
 	}
 	*ret = v;

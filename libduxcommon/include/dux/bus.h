@@ -22,7 +22,7 @@ typedef struct {
 	char id[64];
 	char source[64];
 	char type[DUX_EVENT_TYPE_MAX];
-	char subject[128]; /* "" when absent */
+	char subject[256]; /* "" when absent; at most 255 bytes */
 	int64_t seq;       /* >= 1, consecutive per source */
 	int64_t time_us;
 	cJSON *data; /* owned by the event: dux_event_clear frees it */
@@ -63,6 +63,7 @@ typedef struct {
 	const char *source;    /* the publisher's name, e.g. "duxos-registry" (cursor key) */
 	const char *endpoint;  /* its PUB socket, e.g. "tcp://127.0.0.1:7101" */
 	const char *base_url;  /* its HTTP base for backfill, e.g. "http://127.0.0.1:8101" */
+	const char *bearer;    /* token for a publisher whose events need one (NULL = none) */
 	const char *const *topics; /* type prefixes, NULL-terminated; NULL = all */
 	int poll_ms;           /* backfill at least this often even without a gap (default 5000) */
 	dux_sub_apply_fn apply;

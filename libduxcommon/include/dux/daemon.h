@@ -47,13 +47,20 @@ typedef struct {
 	const char *schema;  /* PostgreSQL schema it owns */
 	uint16_t default_port;
 	const char *default_bus; /* "tcp://127.0.0.1:7101"; "" = publishes nothing */
+	/* Scopes that may read GET /v1/events (0 = anyone): a daemon whose events carry private
+	 * data admits only services and admins. */
+	unsigned events_scopes;
 	const dux_cfg_opt_t *opts; /* the daemon's own options; may be NULL */
 	void *cfg;                 /* struct they fill */
 	const dux_blob_t *migrations;
 	const dux_blob_t *openapi; /* first entry served at /openapi.yaml */
 	const dux_route_t *routes;
 	size_t nroutes;
-	/* After config, pool and metrics exist, before the server starts. < 0 aborts start-up. */
+	/* Checks the daemon's own options once they are loaded (also for --check-config); on
+	 * failure writes "key: what is wrong" into err and returns < 0 (exit 78). May be NULL. */
+	int (*check)(void *app, char *err, size_t len);
+	/* After config, pool and metrics exist, before the server starts. < 0 aborts start-up;
+	 * DUX_EINVAL says the configuration is wrong (exit 78, which systemd does not retry). */
 	int (*start)(dux_daemon_t *d, void *app);
 	/* After the server stopped and jobs ended. */
 	void (*stop)(dux_daemon_t *d, void *app);
@@ -67,6 +74,8 @@ dux_db_t *dux_daemon_db(dux_daemon_t *d);
 const dux_common_cfg_t *dux_daemon_common(const dux_daemon_t *d);
 dux_metrics_t *dux_daemon_metrics(dux_daemon_t *d);
 dux_net_t dux_daemon_net(const dux_daemon_t *d);
+/* The key that verifies bearer tokens (borrowed; NULL when auth.public_key_file is unset). */
+const dux_key_t *dux_daemon_auth_key(const dux_daemon_t *d);
 
 /* A periodic background job on its own thread and dedicated database connection.
  * lock_key != 0: the job runs only in the copy of the daemon holding that PostgreSQL advisory

@@ -87,6 +87,10 @@ void dux_reply_text(dux_req_t *r, int status, const char *content_type, const ch
 /* problem+json; code is the stable slug ("invalid-field") of type urn:duxos:problem:<code>. */
 void dux_reply_problem(dux_req_t *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* As dux_reply_problem, with the members of ext (an object; taken, may be NULL) added as
+ * extension members ("index": 2). */
+void dux_reply_problem_ext(dux_req_t *r, int status, const char *code, cJSON *ext,
+			   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* 400 invalid-field with the field name as an extension member. */
 void dux_reply_verr(dux_req_t *r, const dux_verr_t *e);
 /* Maps a DUX_E* code to the usual status (503 + Retry-After for DUX_EUNAVAIL, ...). */
