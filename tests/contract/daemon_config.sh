@@ -7,11 +7,16 @@
 # - every key --print-defaults prints is in the file, and every key of the file is one of them;
 # - an unknown key is refused with exit status 78 and a message naming file:line and the key;
 # - the environment overrides the file, and a secret can come from DUXOS_<KEY>_FILE.
+#
+# The daemon runs in a scratch directory standing for the repository root, where up.sh runs it:
+# a secret file the configuration names by a relative path (wallet.passphrase_file:
+# var/keys/wallet.passphrase, which up.sh generates) is there as a stand-in.
 set -euo pipefail
 shopt -s inherit_errexit
 
 [[ $# -eq 3 ]] || { printf 'usage: %s NAME BINARY SOURCE_DIR\n' "${0##*/}" >&2; exit 2; }
-readonly NAME=$1 BIN=$2 SRC=$3
+NAME=$1 BIN=$(realpath -m -- "$2") SRC=$(realpath -m -- "$3")
+readonly NAME BIN SRC
 # shellcheck source=tests/contract/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly CONFIG=$SRC/deploy/config/$NAME.yaml
@@ -23,13 +28,38 @@ clear_duxos_env
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/contract-config.XXXXXX")
 trap 'rm -rf -- "$TMP"' EXIT
 
-# Runs the daemon with ARGS; sets OUT, ERR (file contents) and RC.
+ROOT=$TMP/root
+mkdir -p "$ROOT"
+
+# Runs the daemon with ARGS in ROOT; sets OUT, ERR (file contents) and RC.
 run() {
     RC=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+    (cd "$ROOT" && "$@") >"$TMP/out" 2>"$TMP/err" || RC=$?
     OUT=$(<"$TMP/out")
     ERR=$(<"$TMP/err")
 }
+
+# 0. Stand-ins for the secret files named relative to the repository root: <key>_file entries
+#    whose <key> is an option (and <key>_file is not).
+run "$BIN" --print-defaults
+[[ $RC -eq 0 ]] || die "--print-defaults exited $RC: $ERR"
+printf '%s\n' "$OUT" >"$TMP/defaults.yaml"
+config_keys "$TMP/defaults.yaml" | sort >"$TMP/default-keys"
+while IFS= read -r key; do
+    [[ $key == *_file ]] || continue
+    grep -qxF -- "$key" "$TMP/default-keys" && continue
+    grep -qxF -- "${key%_file}" "$TMP/default-keys" || continue
+    section=${key%%.*} name=${key#*.}
+    path=$(awk -v s="$section" -v k="$name" '
+        /^[A-Za-z_][A-Za-z0-9_]*:[[:space:]]*$/ { cur = $0; sub(/:.*/, "", cur); next }
+        /^[^[:space:]#]/ { cur = "" }
+        cur == s && $0 ~ "^  " k ":" { v = $0; sub(/^[^:]*:[[:space:]]*/, "", v); gsub(/^"|"[[:space:]]*$/, "", v); print v }
+    ' "$CONFIG")
+    [[ -n $path && $path != /* ]] || continue
+    mkdir -p "$ROOT/$(dirname -- "$path")"
+    printf 'contract-test-secret\n' >"$ROOT/$path"
+    note "$key: a stand-in for $path, which up.sh makes"
+done < <(config_keys "$CONFIG")
 
 # 1. The file is valid as it is.
 run "$BIN" --check-config --config "$CONFIG"
@@ -42,9 +72,6 @@ else
 fi
 
 # 2. The same keys as the daemon's table, no more, no fewer.
-run "$BIN" --print-defaults
-[[ $RC -eq 0 ]] || die "--print-defaults exited $RC: $ERR"
-printf '%s\n' "$OUT" >"$TMP/defaults.yaml"
 mapfile -t defaults < <(config_keys "$TMP/defaults.yaml" | sort)
 ((${#defaults[@]} > 0)) || die "no keys parsed from --print-defaults"
 # A secret KEY may be set as KEY_file: it counts as KEY.

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # daemon_openapi.sh: the contract between duxos-NAME and proto/openapi/NAME.yaml.
 #
-#   daemon_openapi.sh NAME BINARY SOURCE_DIR
+#   daemon_openapi.sh NAME BINARY SOURCE_DIR [DUXOS_X_Y=VALUE ...]
 #
 # - every route of the daemon is under `paths` in its /v1 form with its method: the routes of
 #   services/NAME/main.c, the library's GET /events and the built-in routes; and the document
 #   describes no operation the daemon does not have;
 # - the daemon serves the file byte for byte at /openapi.yaml and /v1/openapi.yaml. It runs with
 #   its database at a closed port (serving the document needs none), and must exit 0 on SIGTERM.
+#   The DUXOS_X_Y=VALUE arguments are set in its environment (options it cannot start without).
 set -euo pipefail
 shopt -s inherit_errexit
 
-[[ $# -eq 3 ]] || { printf 'usage: %s NAME BINARY SOURCE_DIR\n' "${0##*/}" >&2; exit 2; }
+[[ $# -ge 3 ]] || { printf 'usage: %s NAME BINARY SOURCE_DIR [DUXOS_X_Y=VALUE ...]\n' "${0##*/}" >&2; exit 2; }
 readonly NAME=$1 BIN=$2 SRC=$3
+readonly DAEMON_ENV=("${@:4}")
 # shellcheck source=tests/contract/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly DOC=$SRC/proto/openapi/$NAME.yaml
@@ -22,6 +24,9 @@ readonly START_TIMEOUT=30 STOP_TIMEOUT=30
 [[ -x $BIN ]] || die "$BIN is not built"
 [[ -s $DOC ]] || die "$DOC is missing or empty"
 [[ -f $MAIN ]] || die "$MAIN is missing"
+for kv in "${DAEMON_ENV[@]}"; do
+    [[ $kv =~ ^DUXOS_[A-Z0-9_]+= ]] || die "not a DUXOS_X_Y=VALUE setting: $kv"
+done
 clear_duxos_env
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/contract-openapi.XXXXXX")
 PID=""
@@ -86,7 +91,7 @@ db:
 bus:
   endpoint: ""
 YAML
-"$BIN" --config "$TMP/config.yaml" >"$TMP/daemon.log" 2>&1 &
+env "${DAEMON_ENV[@]}" "$BIN" --config "$TMP/config.yaml" >"$TMP/daemon.log" 2>&1 &
 PID=$!
 
 show_log() {

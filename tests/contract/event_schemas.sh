@@ -3,8 +3,10 @@
 #
 #   event_schemas.sh SOURCE_DIR JSON_QUERY
 #
-# - every event type passed to dux_outbox_emit in services/ has proto/events/<type>.json, a
-#   JSON Schema (draft 2020-12) that refers to envelope.json and fixes type and source;
+# - every event type emitted in services/ has proto/events/<type>.json, a JSON Schema (draft
+#   2020-12) that refers to envelope.json and fixes type and source. Emitted: passed to
+#   dux_outbox_emit in services/*/*.c, or inserted into the outbox by SQL of services/*/sql/*.sql
+#   (or by SQL written in C), e.g. a CASE ... THEN 'wallet.transfer.posted' in the type column;
 # - every <type>.json belongs to an event some daemon emits (no stale schemas);
 # - envelope.json describes exactly the members dux_event_format writes;
 # - every file under proto/events/ is valid JSON, and every "$ref" in it names a file there.
@@ -69,16 +71,28 @@ done
 note "envelope.json describes the ${#written[@]} members of dux_event_format"
 
 # 3. Every emitted type has its schema.
-mapfile -t emits < <(emitted_event_types "$SRC"/services/*/*.c | sort -u)
-((${#emits[@]} > 0)) || die "no dux_outbox_emit calls found under services/"
+shopt -s nullglob
+c_files=("$SRC"/services/*/*.c)
+sql_files=("$SRC"/services/*/sql/*.sql)
+shopt -u nullglob
+mapfile -t emits < <(emitted_event_types "${c_files[@]}" | sort -u)
+mapfile -t inserts < <(outbox_insert_types "${sql_files[@]}" "${c_files[@]}" | sort -u)
+((${#emits[@]} + ${#inserts[@]} > 0)) ||
+    die "no dux_outbox_emit calls nor INSERT INTO outbox statements found under services/"
 declare -A TYPES=()
-for e in "${emits[@]}"; do
+for e in "${emits[@]}" "${inserts[@]}"; do
     read -r type file <<<"$e"
     if [[ $type == "?" ]]; then
-        fail "${file#"$SRC"/}: a dux_outbox_emit call names no event type as a string literal"
+        if printf '%s\n' "${emits[@]}" | grep -qxF -- "? $file"; then
+            fail "${file#"$SRC"/}: a dux_outbox_emit call names no event type as a string literal"
+        fi
+        if printf '%s\n' "${inserts[@]}" | grep -qxF -- "? $file"; then
+            fail "${file#"$SRC"/}: an INSERT INTO outbox gives its type column neither a string literal nor CASE branches of string literals"
+        fi
         continue
     fi
-    svc=$(basename "$(dirname "$file")")
+    svc=${file#"$SRC"/services/}
+    svc=${svc%%/*}
     TYPES[$type]=duxos-$svc
 done
 for type in $(printf '%s\n' "${!TYPES[@]}" | sort); do
@@ -101,7 +115,8 @@ note "${#TYPES[@]} event types emitted under services/: $(printf '%s\n' "${!TYPE
 for f in "$EVENTS"/*.json; do
     type=$(basename "$f" .json)
     [[ $type == envelope ]] && continue
-    [[ -n ${TYPES[$type]:-} ]] || fail "proto/events/$type.json: no daemon emits $type (grep dux_outbox_emit services/)"
+    [[ -n ${TYPES[$type]:-} ]] ||
+        fail "proto/events/$type.json: no daemon emits $type (neither dux_outbox_emit nor INSERT INTO outbox under services/)"
 done
 
 finish

@@ -1,0 +1,121 @@
+-- The ledger: double-entry accounts with two-phase transfers (DESIGN section 5).
+--
+-- balance is what an account may spend; held is what its pending debits reserve. Money enters
+-- only by transfers whose debit is NULL (deposits, the development faucet) and leaves only by
+-- transfers whose credit is NULL (withdrawals), so at every commit:
+--   sum(balance + held) = entered - left          (GET /v1/ledger/check recomputes it)
+
+-- Small settings of this ledger: the key-encryption salt and check value, the chain cursor.
+CREATE TABLE meta (
+    k text PRIMARY KEY,
+    v text NOT NULL
+);
+
+CREATE TABLE accounts (
+    address    text PRIMARY KEY CHECK (address ~ '^[1-9A-HJ-NP-Za-km-z]{25,40}$'),
+    owner      text NOT NULL CHECK (length(owner) BETWEEN 1 AND 127),
+    balance    bigint NOT NULL DEFAULT 0 CHECK (balance >= 0),
+    held       bigint NOT NULL DEFAULT 0 CHECK (held >= 0),
+    -- 'generated': its secp256k1 key is kept below (chain: none);
+    -- 'node': the key lives in Flopcoin Core's wallet (chain: flopcoind)
+    origin     text NOT NULL CHECK (origin IN ('generated', 'node')),
+    key_box    bytea,  -- the private key (PEM), sealed when wallet.encryption is on
+    key_sealed boolean NOT NULL DEFAULT false,
+    idem_key   text,   -- the Idempotency-Key that created it
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX accounts_owner ON accounts (owner, created_at, address);
+CREATE UNIQUE INDEX accounts_owner_idem ON accounts (owner, idem_key) WHERE idem_key IS NOT NULL;
+
+CREATE TABLE transfers (
+    seq           bigserial NOT NULL UNIQUE,  -- commit-independent order for history pages
+    id            text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._:-]{1,128}$'),
+    kind          text NOT NULL
+                  CHECK (kind IN ('transfer', 'deposit', 'faucet', 'withdrawal')),
+    mode          text NOT NULL CHECK (mode IN ('immediate', 'pending', 'post', 'void')),
+    debit         text REFERENCES accounts,  -- NULL: money entering the ledger
+    credit        text REFERENCES accounts,  -- NULL: money leaving it
+    amount        bigint NOT NULL CHECK (amount > 0),
+    pending_id    text REFERENCES transfers,  -- what a post or void resolves
+    -- immediate, post: posted; void: voided;
+    -- pending: pending, then posted, voided or expired (voided at its timeout)
+    state         text NOT NULL CHECK (state IN ('posted', 'pending', 'voided', 'expired')),
+    posted_amount bigint CHECK (posted_amount > 0),  -- of a posted pending transfer
+    expires_at    timestamptz,
+    actor         text NOT NULL,
+    memo          text NOT NULL DEFAULT '' CHECK (length(memo) <= 256),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    resolved_at   timestamptz,
+    CHECK (debit IS DISTINCT FROM credit),
+    -- money crosses the edge of the ledger only as a deposit, a faucet credit or a withdrawal
+    CHECK (CASE kind WHEN 'transfer' THEN debit IS NOT NULL AND credit IS NOT NULL
+                     WHEN 'withdrawal' THEN debit IS NOT NULL AND credit IS NULL
+                     ELSE debit IS NULL AND credit IS NOT NULL END),
+    CHECK ((mode IN ('post', 'void')) = (pending_id IS NOT NULL))
+);
+CREATE INDEX transfers_debit ON transfers (debit, seq) WHERE debit IS NOT NULL;
+CREATE INDEX transfers_credit ON transfers (credit, seq) WHERE credit IS NOT NULL;
+CREATE INDEX transfers_expiring ON transfers (expires_at)
+    WHERE state = 'pending' AND expires_at IS NOT NULL;
+
+-- Withdrawals to the chain (chain: flopcoind). The hold is the pending transfer of the same id;
+-- 'sending' is written before sendtoaddress is called, so a crash leaves a row that recovery
+-- resolves by looking for the send's comment (the id) in the node's wallet, never by resending.
+CREATE TABLE withdrawals (
+    id          text PRIMARY KEY REFERENCES transfers,
+    account     text NOT NULL REFERENCES accounts,
+    address     text NOT NULL,
+    amount      bigint NOT NULL CHECK (amount > 0),
+    state       text NOT NULL CHECK (state IN ('sending', 'sent', 'failed')),
+    txid        text,
+    fee         bigint CHECK (fee >= 0),
+    reason      text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX withdrawals_sending ON withdrawals (updated_at) WHERE state = 'sending';
+
+-- FLOP text of base units, exact ("10.5", "0.00000001", "0").
+CREATE FUNCTION flop(units bigint) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT trim_scale(units::numeric / 100000000)::text $$;
+
+CREATE FUNCTION utc_text(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+
+-- A transfer as the API shows it.
+CREATE FUNCTION transfer_json(t transfers) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'id', t.id, 'seq', t.seq, 'kind', t.kind, 'mode', t.mode,
+    'debit', t.debit, 'credit', t.credit, 'amount', flop(t.amount),
+    'pending_id', t.pending_id, 'state', t.state, 'posted_amount', flop(t.posted_amount),
+    'expires_at', utc_text(t.expires_at), 'actor', t.actor, 'memo', t.memo,
+    'created_at', utc_text(t.created_at), 'resolved_at', utc_text(t.resolved_at))
+$$;
+
+-- An account as the API shows it.
+CREATE FUNCTION account_json(a accounts) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'address', a.address, 'owner', a.owner, 'balance', flop(a.balance), 'held', flop(a.held),
+    'origin', a.origin, 'created_at', utc_text(a.created_at))
+$$;
+
+-- A batch result: the transfer with "existed" (true: applied by an earlier request) first.
+CREATE FUNCTION with_existed(j json, existed boolean) RETURNS json
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT ('{"existed":' || existed || ',' || substr(j::text, 2))::json $$;
+
+-- A withdrawal as the API and its events show it.
+CREATE FUNCTION withdrawal_json(w withdrawals) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'id', w.id, 'account', w.account, 'address', w.address, 'amount', flop(w.amount),
+    'state', w.state, 'txid', w.txid, 'fee', flop(w.fee), 'reason', w.reason,
+    'created_at', utc_text(w.created_at), 'updated_at', utc_text(w.updated_at))
+$$;

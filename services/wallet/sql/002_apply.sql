@@ -1,0 +1,196 @@
+-- apply_transfers: one batch of transfers, all or none, in one round trip.
+--
+-- p_batch: a JSON array of items {id, mode, kind, debit, credit, amount (base units, or null
+--   for "the whole pending amount" on a post), pending_id, timeout (seconds), memo, expire}.
+--   The daemon has validated each field's form; this function enforces the ledger's rules.
+--   kind (default transfer) is set only by the daemon: a deposit or faucet credit has no debit,
+--   a withdrawal no credit.
+-- p_actor: who asks (a token's subject); recorded on every transfer.
+-- p_principals: the owners whose accounts the caller may debit.
+-- p_system: the daemon itself (faucet, deposits, timeouts, settling withdrawals): may bring
+--   money in, debit any account and resolve any pending transfer.
+--
+-- Returns one JSON transfer per item, with "existed": true when its id had been applied before
+-- with the same fields (nothing moved again). A refused item raises SQLSTATE DX001 with the
+-- message 'dux:<item index>:<problem code>:<detail>' and the whole batch rolls back.
+--
+-- Deadlocks are avoided by locking every account the batch touches, in address order, before
+-- anything else; concurrent retries of one id queue on those locks and then see the first
+-- attempt's row.
+CREATE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'DX001', MESSAGE = format('dux:%s:%s:%s', n, code, detail);
+END $$;
+
+CREATE FUNCTION apply_transfers(p_batch jsonb, p_actor text, p_principals text[],
+                                p_system boolean)
+RETURNS SETOF json
+LANGUAGE plpgsql AS $$
+DECLARE
+    it jsonb;
+    n bigint;
+    v_id text; v_mode text; v_kind text; v_debit text; v_credit text; v_pid text;
+    v_amount bigint; v_memo text; v_timeout bigint;
+    old transfers;
+    p transfers;
+    row transfers;
+    acct accounts;
+    v_state text;
+    v_expire boolean;
+BEGIN
+    PERFORM 1 FROM accounts WHERE address IN (
+        SELECT e->>'debit' FROM jsonb_array_elements(p_batch) e
+        UNION SELECT e->>'credit' FROM jsonb_array_elements(p_batch) e
+        UNION SELECT t.debit FROM transfers t
+              WHERE t.id IN (SELECT e->>'pending_id' FROM jsonb_array_elements(p_batch) e)
+        UNION SELECT t.credit FROM transfers t
+              WHERE t.id IN (SELECT e->>'pending_id' FROM jsonb_array_elements(p_batch) e))
+    ORDER BY address FOR UPDATE;
+
+    FOR it, n IN SELECT e, i - 1 FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS x(e, i)
+    LOOP
+        v_id := it->>'id';
+        v_mode := it->>'mode';
+        v_kind := coalesce(it->>'kind', 'transfer');
+        v_debit := it->>'debit';
+        v_credit := it->>'credit';
+        v_pid := it->>'pending_id';
+        v_amount := (it->>'amount')::bigint;
+        v_memo := coalesce(it->>'memo', '');
+        v_timeout := (it->>'timeout')::bigint;
+        -- a timeout void by the sweeper: skipped when the pending was resolved meanwhile
+        v_expire := p_system AND coalesce((it->>'expire')::boolean, false);
+
+        SELECT * INTO old FROM transfers WHERE id = v_id;
+        IF FOUND THEN
+            -- another caller's transfer is not shown, only that the id is taken
+            IF NOT p_system AND old.actor <> p_actor THEN
+                PERFORM refuse(n, 'id-reused', format('transfer id %s is taken', v_id));
+            END IF;
+            IF old.mode <> v_mode OR old.memo <> v_memo
+               OR (v_mode IN ('post', 'void') AND old.pending_id IS DISTINCT FROM v_pid)
+               OR (v_mode IN ('immediate', 'pending')
+                   AND (old.kind <> v_kind OR old.debit IS DISTINCT FROM v_debit
+                        OR old.credit IS DISTINCT FROM v_credit))
+               OR (v_amount IS NOT NULL AND v_mode <> 'void' AND old.amount <> v_amount) THEN
+                PERFORM refuse(n, 'id-reused', format(
+                    'transfer %s already exists with different fields', v_id));
+            END IF;
+            RETURN NEXT with_existed(transfer_json(old), true);
+            CONTINUE;
+        END IF;
+
+        IF v_mode IN ('post', 'void') THEN
+            SELECT * INTO p FROM transfers WHERE id = v_pid FOR UPDATE;
+            IF v_expire AND (NOT FOUND OR p.state <> 'pending') THEN
+                CONTINUE;
+            END IF;
+            IF NOT FOUND THEN
+                PERFORM refuse(n, 'pending-not-found', format('no transfer %s', v_pid));
+            ELSIF p.mode <> 'pending' THEN
+                PERFORM refuse(n, 'not-pending', format('transfer %s is %s, not pending',
+                                                        v_pid, p.mode));
+            ELSIF p.state <> 'pending' THEN
+                PERFORM refuse(n, 'pending-' || CASE p.state WHEN 'posted' THEN 'already-posted'
+                    WHEN 'voided' THEN 'already-voided' ELSE 'expired' END,
+                    format('pending transfer %s is already %s', v_pid, p.state));
+            ELSIF NOT p_system AND p.actor <> p_actor THEN
+                PERFORM refuse(n, 'not-owner', format(
+                    'pending transfer %s was made by another caller; only it may %s it',
+                    v_pid, v_mode));
+            ELSIF p.expires_at <= now() AND NOT v_expire THEN
+                PERFORM refuse(n, 'pending-expired', format(
+                    'pending transfer %s timed out at %s', v_pid, utc_text(p.expires_at)));
+            END IF;
+            IF v_mode = 'void' THEN
+                v_amount := p.amount;
+                v_state := CASE WHEN v_expire THEN 'expired' ELSE 'voided' END;
+                UPDATE accounts SET held = held - p.amount, balance = balance + p.amount
+                 WHERE address = p.debit;
+            ELSE
+                v_amount := coalesce(v_amount, p.amount);
+                IF v_amount > p.amount THEN
+                    PERFORM refuse(n, 'amount-exceeds-pending', format(
+                        'post of %s exceeds the pending %s', flop(v_amount), flop(p.amount)));
+                END IF;
+                v_state := 'posted';
+                IF p.debit IS NOT NULL THEN
+                    UPDATE accounts SET held = held - p.amount,
+                                        balance = balance + (p.amount - v_amount)
+                     WHERE address = p.debit;
+                END IF;
+                IF p.credit IS NOT NULL THEN
+                    UPDATE accounts SET balance = balance + v_amount WHERE address = p.credit
+                     RETURNING * INTO acct;
+                END IF;
+            END IF;
+            UPDATE transfers SET state = v_state, resolved_at = now(),
+                   posted_amount = CASE WHEN v_state = 'posted' THEN v_amount END
+             WHERE id = v_pid;
+            INSERT INTO transfers (id, kind, mode, debit, credit, amount, pending_id, state,
+                                   actor, memo)
+            VALUES (v_id, p.kind, v_mode, p.debit, p.credit, v_amount, v_pid,
+                    CASE v_mode WHEN 'void' THEN 'voided' ELSE 'posted' END, p_actor, v_memo)
+            RETURNING * INTO row;
+        ELSE
+            -- only the daemon names a kind other than transfer, and only it brings money in
+            IF (CASE v_kind WHEN 'transfer' THEN v_debit IS NULL OR v_credit IS NULL
+                    WHEN 'withdrawal' THEN v_debit IS NULL OR v_credit IS NOT NULL
+                    ELSE v_debit IS NOT NULL OR v_credit IS NULL OR NOT p_system END) THEN
+                PERFORM refuse(n, 'invalid-field', format(
+                    'debit and credit do not fit a %s', v_kind));
+            END IF;
+            IF v_debit IS NOT NULL THEN
+                SELECT * INTO acct FROM accounts WHERE address = v_debit;
+                IF NOT FOUND THEN
+                    PERFORM refuse(n, 'account-not-found', format('no account %s', v_debit));
+                ELSIF NOT p_system AND NOT (acct.owner = ANY (p_principals)) THEN
+                    PERFORM refuse(n, 'not-owner', format(
+                        'account %s belongs to another owner', v_debit));
+                ELSIF acct.balance < v_amount THEN
+                    PERFORM refuse(n, 'insufficient-funds', format(
+                        'account %s has %s available, %s is needed',
+                        v_debit, flop(acct.balance), flop(v_amount)));
+                END IF;
+                IF v_mode = 'pending' THEN
+                    UPDATE accounts SET balance = balance - v_amount, held = held + v_amount
+                     WHERE address = v_debit;
+                ELSE
+                    UPDATE accounts SET balance = balance - v_amount WHERE address = v_debit;
+                END IF;
+            ELSIF v_mode = 'pending' THEN
+                PERFORM refuse(n, 'invalid-field', 'a pending transfer needs a debit account');
+            END IF;
+            IF v_credit IS NOT NULL THEN
+                SELECT * INTO acct FROM accounts WHERE address = v_credit;
+                IF NOT FOUND THEN
+                    PERFORM refuse(n, 'account-not-found', format('no account %s', v_credit));
+                ELSIF v_mode = 'immediate' AND acct.balance > 9223372036854775807 - v_amount THEN
+                    PERFORM refuse(n, 'balance-overflow', format(
+                        'account %s cannot hold more', v_credit));
+                END IF;
+                IF v_mode = 'immediate' THEN
+                    UPDATE accounts SET balance = balance + v_amount WHERE address = v_credit;
+                END IF;
+            END IF;
+            INSERT INTO transfers (id, kind, mode, debit, credit, amount, state, expires_at,
+                                   actor, memo)
+            VALUES (v_id, v_kind, v_mode, v_debit, v_credit, v_amount,
+                    CASE v_mode WHEN 'pending' THEN 'pending' ELSE 'posted' END,
+                    CASE WHEN v_mode = 'pending' AND v_timeout IS NOT NULL
+                         THEN now() + make_interval(secs => v_timeout) END,
+                    p_actor, v_memo)
+            RETURNING * INTO row;
+        END IF;
+
+        INSERT INTO outbox (event_id, type, subject, data)
+        VALUES (replace(gen_random_uuid()::text, '-', ''),
+                CASE WHEN row.kind = 'deposit' THEN 'wallet.deposit.confirmed'
+                     WHEN row.mode = 'pending' THEN 'wallet.transfer.pending'
+                     WHEN row.mode = 'void' THEN 'wallet.transfer.voided'
+                     ELSE 'wallet.transfer.posted' END,
+                row.id, transfer_json(row)::jsonb);
+        RETURN NEXT with_existed(transfer_json(row), false);
+    END LOOP;
+END $$;
