@@ -3,7 +3,9 @@
 #
 # Installs the packages, builds build/release, starts PostgreSQL and the daemons (up.sh), then
 # uses duxctl to create two demo nodes under var/demo/, register them with duxos-registry, send a
-# heartbeat from each, list the nodes and show one. Safe to run again.
+# heartbeat from each, list the nodes and show one; then opens two wallet accounts, credits one
+# from the faucet, pays the other, and shows balances, history and the ledger check. Safe to run
+# again.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -14,6 +16,7 @@ readonly HERE REPO
 readonly BUILD=build/release
 readonly DUXCTL=$REPO/$BUILD/bin/duxctl
 readonly REGISTRY=http://127.0.0.1:8101
+readonly WALLET=http://127.0.0.1:8102
 readonly DEMO_DIR=$REPO/var/demo
 
 WORD=""     # last word printed by run_word's command
@@ -65,6 +68,11 @@ check_duxctl() {
     [[ -x $DUXCTL ]] || die "duxctl was not built (expected $DUXCTL); check the build output above"
 }
 
+check_wallet() {
+    curl -fsS -o /dev/null --max-time 5 "$WALLET/readyz" ||
+        die "duxos-wallet is not ready at $WALLET (see var/log/wallet.log)"
+}
+
 check_registry() {
     curl -fsS -o /dev/null --max-time 5 "$REGISTRY/readyz" ||
         die "duxos-registry is not ready at $REGISTRY (see var/log/registry.log)"
@@ -102,6 +110,34 @@ register_node() {
     fi
     run "$DUXCTL" --registry "$REGISTRY" node heartbeat --key "$key" ||
         die "heartbeat of node $n failed"
+}
+
+# The wallet: an account for a demo user and one for a demo provider, 100 FLOP from the faucet
+# (admin), a payment of 10 FLOP from user to provider, both balances, the history, and the
+# ledger's conservation check. Idempotency keys make a second run change nothing.
+demo_wallet() {
+    local key=$REPO/var/keys/auth.key.pem who user_addr provider_addr
+    for who in user provider admin; do
+        (umask 077 && "$DUXCTL" token mint --key "$key" --sub "demo-$who" --scope "$who" \
+            --ttl 3600 >"$DEMO_DIR/$who.token") || die "duxctl token mint failed"
+    done
+    local -a user=("$DUXCTL" --wallet "$WALLET" --token-file "$DEMO_DIR/user.token")
+    local -a provider=("$DUXCTL" --wallet "$WALLET" --token-file "$DEMO_DIR/provider.token")
+    local -a admin=("$DUXCTL" --wallet "$WALLET" --token-file "$DEMO_DIR/admin.token")
+    run_word "${user[@]}" wallet address --idempotency-key demo-user-account ||
+        die "duxctl wallet address failed"
+    user_addr=$WORD
+    run_word "${provider[@]}" wallet address --idempotency-key demo-provider-account ||
+        die "duxctl wallet address failed"
+    provider_addr=$WORD
+    run "${admin[@]}" wallet faucet --to "$user_addr" --amount 100 --idempotency-key demo-faucet ||
+        die "duxctl wallet faucet failed"
+    run "${user[@]}" wallet send --to "$provider_addr" --amount 10 --memo "demo payment" \
+        --idempotency-key demo-payment || die "duxctl wallet send failed"
+    run "${user[@]}" wallet balance || die "duxctl wallet balance failed"
+    run "${provider[@]}" wallet balance || die "duxctl wallet balance failed"
+    run "${user[@]}" wallet history || die "duxctl wallet history failed"
+    run "${admin[@]}" wallet check || die "the ledger check failed"
 }
 
 # Bearer tokens for a demo user, provider and admin, minted with the deployment's key, so that
@@ -146,6 +182,9 @@ main() {
     run "$DUXCTL" --registry "$REGISTRY" nodes list || die "duxctl nodes list failed"
     step "Node 1 in detail"
     run "$DUXCTL" --registry "$REGISTRY" nodes show "$node1" || die "duxctl nodes show failed"
+    step "The wallet: accounts, faucet, a payment, balances, history, conservation check"
+    check_wallet
+    demo_wallet
     step "Bearer tokens for calling the API by hand (valid 24 h)"
     demo_tokens "$node1"
     printf '\nDemo nodes: %s, %s (keys in %s)\n' "$node1" "$node2" "${DEMO_DIR#"$REPO"/}"

@@ -71,6 +71,12 @@ ensure_keys() {
     if [[ ! -f $pub ]]; then
         openssl pkey -in "$key" -pubout -out "$pub" || die "openssl could not derive $pub from $key"
     fi
+    local pass=$KEY_DIR/wallet.passphrase
+    if [[ ! -s $pass ]]; then
+        note "generating the wallet's key-sealing passphrase $pass"
+        (umask 077 && openssl rand -base64 32 >"$pass") || die "openssl could not generate $pass"
+    fi
+    chmod 600 "$pass"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-/* call.c - one request to the registry through dux_client, and what its answer means for the
- * exit status: 2xx with a JSON object is success, 4xx a refusal (1), anything else the server's
- * failure (3). Refusals are printed from the RFC 9457 problem body. */
+/* call.c - one request to the command's server (the registry or the wallet) through
+ * dux_client, and what its answer means for the exit status: 2xx with a JSON object is
+ * success, 4xx a refusal (1), anything else the server's failure (3). Refusals are printed
+ * from the RFC 9457 problem body. */
 #include "duxctl.h"
 #include <dux/http.h>
 #include <stdlib.h>
@@ -10,8 +11,8 @@
 
 const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len)
 {
-	const char *s = strstr(ctl->registry, "://");
-	const char *p = strchr(s ? s + 3 : ctl->registry, '/');
+	const char *s = strstr(ctl->url, "://");
+	const char *p = strchr(s ? s + 3 : ctl->url, '/');
 	if (!p) {
 		*ret_len = 0;
 		return "";
@@ -56,24 +57,24 @@ static void print_problem(const dux_client_resp_t *resp)
 }
 
 /* Retry-After is seconds or an HTTP date (RFC 9110 section 10.2.3); absent: nothing. */
-static void print_retry_after(const char *v)
+static void print_retry_after(const ctl_t *ctl, const char *v)
 {
 	if (!v[0])
 		return;
 	bool seconds = strspn(v, "0123456789") == strlen(v);
-	fputs("duxctl: the registry asks to retry after ", stderr);
+	fprintf(stderr, "duxctl: the %s asks to retry after ", ctl->server_name);
 	out_text(stderr, v);
 	fputs(seconds ? " s\n" : "\n", stderr);
 }
 
-static int judge(const dux_client_resp_t *resp)
+static int judge(const ctl_t *ctl, const dux_client_resp_t *resp)
 {
 	long s = resp->status;
 	if (s >= 200 && s < 300) {
 		if (cJSON_IsObject(resp->json))
 			return CTL_OK;
-		return ctl_fail(CTL_EXIT_UNAVAIL, "the registry answered %ld without a JSON object",
-				s);
+		return ctl_fail(CTL_EXIT_UNAVAIL, "the %s answered %ld without a JSON object",
+				ctl->server_name, s);
 	}
 	if (s >= 400 && s < 500) {
 		print_problem(resp);
@@ -81,11 +82,11 @@ static int judge(const dux_client_resp_t *resp)
 	}
 	if (s >= 500 && s < 600) {
 		print_problem(resp);
-		print_retry_after(resp->retry_after);
+		print_retry_after(ctl, resp->retry_after);
 		return CTL_EXIT_UNAVAIL;
 	}
-	return ctl_fail(CTL_EXIT_UNAVAIL, "the registry answered with unexpected HTTP status %ld",
-			s);
+	return ctl_fail(CTL_EXIT_UNAVAIL, "the %s answered with unexpected HTTP status %ld",
+			ctl->server_name, s);
 }
 
 int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char *const *headers,
@@ -95,10 +96,10 @@ int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char 
 	dux_client_resp_t resp = {0};
 	int rc;
 	/* the client joins base and path as they are: "host/" + "/v1/..." would be another path */
-	size_t n = strlen(ctl->registry);
-	while (n > 0 && ctl->registry[n - 1] == '/')
+	size_t n = strlen(ctl->url);
+	while (n > 0 && ctl->url[n - 1] == '/')
 		n--;
-	char *base = strndup(ctl->registry, n);
+	char *base = strndup(ctl->url, n);
 	dux_client_opts_t o = {.base_url = base,
 			       .timeout_ms = ctl->timeout_s * 1000,
 			       .retries = CTL_RETRIES,
@@ -109,12 +110,12 @@ int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char 
 	}
 	int r = dux_client_do(c, method, path, headers, body, body ? strlen(body) : 0, &resp);
 	if (r == DUX_EUNAVAIL)
-		rc = ctl_fail(CTL_EXIT_UNAVAIL, "cannot reach the registry at %s: %s", base,
-			      dux_client_errmsg(c));
+		rc = ctl_fail(CTL_EXIT_UNAVAIL, "cannot reach the %s at %s: %s", ctl->server_name,
+			      base, dux_client_errmsg(c));
 	else if (r < 0)
 		rc = ctl_fail(CTL_EXIT_LOCAL, "request to %s failed: %s", base, dux_strerror(r));
 	else
-		rc = judge(&resp);
+		rc = judge(ctl, &resp);
 	if (rc == CTL_OK) {
 		*ret = resp;
 		memset(&resp, 0, sizeof resp);

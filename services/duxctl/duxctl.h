@@ -30,11 +30,15 @@ enum {
 };
 
 #define CTL_DEFAULT_REGISTRY "http://127.0.0.1:8101"
+#define CTL_DEFAULT_WALLET "http://127.0.0.1:8102"
 #define CTL_DEFAULT_TIMEOUT 10 /* seconds */
 #define CTL_MAX_TIMEOUT 3600 /* seconds */
 #define CTL_MAX_CAPABILITIES 16 /* the registry's own limit */
 
 typedef struct ctl ctl_t;
+
+/* The daemon a command talks to (CTL_OFFLINE: none). */
+typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET } ctl_server_t;
 
 /* One entry of the command table in main.c. */
 typedef struct {
@@ -43,16 +47,20 @@ typedef struct {
 	int (*run)(ctl_t *ctl, int argc, char **argv); /* argv[0] is the command's own name */
 	const char *usage; /* arguments after "duxctl GROUP NAME" */
 	const char *summary; /* one line for --help */
+	ctl_server_t server; /* whose base URL ctl_call uses */
 } ctl_cmd_t;
 
-/* What every command gets: the global options, resolved. Strings are borrowed from argv or
- * the environment and live as long as the process. */
+/* What every command gets: the global options, resolved. Strings are borrowed from argv, the
+ * environment or main's static token buffer and live as long as the process. */
 struct ctl {
 	const char *registry; /* base URL, as given (a trailing '/' is ignored) */
+	const char *wallet; /* the wallet's base URL, likewise */
 	const char *token; /* bearer token or NULL */
 	bool json; /* print the server's JSON as-is */
 	long timeout_s;
 	const ctl_cmd_t *cmd; /* the command running, for its usage line */
+	const char *url; /* the base URL of cmd's server (registry or wallet) */
+	const char *server_name; /* "registry", "wallet": for messages */
 };
 
 /* main.c: the usage line of the global options. */
@@ -103,15 +111,15 @@ DUX_MUST_USE int ctl_require(const ctl_t *ctl, const char *value, const char *wh
 DUX_MUST_USE int ctl_positionals(const ctl_t *ctl, int argc, char **argv, int want,
 				 const char *what);
 
-/* ---- call.c: requests to the registry ---------------------------------------------------- */
+/* ---- call.c: requests to the command's server --------------------------------------------- */
 
 /* Sends one request (body may be NULL) and judges the answer: CTL_OK when the status is 2xx
  * and the body is a JSON object (ret is then filled; clear it with dux_client_resp_clear),
  * otherwise prints why and returns 1 (4xx), 3 (transport, 5xx, malformed) or 4 (memory). */
 DUX_MUST_USE int ctl_call(const ctl_t *ctl, const char *method, const char *path,
 			  const char *const *headers, const char *body, dux_client_resp_t *ret);
-/* The path component of the registry URL without a trailing '/', "" when there is none:
- * signed requests cover the path exactly as sent. Borrowed from ctl->registry; len in ret_len. */
+/* The path component of the server URL without a trailing '/', "" when there is none:
+ * signed requests cover the path exactly as sent. Borrowed from ctl->url; len in ret_len. */
 const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len);
 
 /* ---- query.c: request paths with query strings ------------------------------------------- */
@@ -126,6 +134,8 @@ void ctl_path_init(ctl_path_t *p, const char *path);
 /* Appends name=value with value percent-encoded (RFC 3986 unreserved characters kept). NULL
  * values are skipped. Allocation failures are remembered in p->oom. */
 void ctl_path_param(ctl_path_t *p, const char *name, const char *value);
+/* Appends '/' and value percent-encoded as one path segment (before any parameter). */
+void ctl_path_segment(ctl_path_t *p, const char *value);
 void ctl_path_free(ctl_path_t *p);
 
 /* ---- identity.c: node key files ------------------------------------------------------------ */
@@ -201,6 +211,27 @@ void out_table_add(out_table_t *t, const char *const *row);
 DUX_MUST_USE int out_table_print(const out_table_t *t);
 void out_table_free(out_table_t *t);
 
+/* ---- wallet.c: what the wallet commands share ------------------------------------------- */
+
+#define WALLET_IDEM_MAX 128 /* the wallet's bound on an Idempotency-Key */
+#define WALLET_IDEM_HEADER_LEN (sizeof "Idempotency-Key: " + WALLET_IDEM_MAX)
+
+/* A usage error unless a bearer token was given (--token, --token-file or DUXOS_TOKEN). */
+DUX_MUST_USE int wallet_need_token(const ctl_t *ctl);
+/* A Flopcoin address of any network (the wallet's own is its chain.network, unknown here:
+ * it judges that part), or a usage error naming opt and the reason. */
+DUX_MUST_USE int wallet_check_address(const ctl_t *ctl, const char *opt, const char *s);
+/* A positive amount of FLOP as dux_money_parse reads it (at most 8 decimals, no sign, no
+ * exponent), or a usage error naming opt. */
+DUX_MUST_USE int wallet_check_amount(const ctl_t *ctl, const char *opt, const char *s);
+/* A usage error unless key (when not NULL) is 1 to WALLET_IDEM_MAX visible ASCII characters. */
+DUX_MUST_USE int wallet_check_idem(const ctl_t *ctl, const char *key);
+/* The Idempotency-Key header line for key, or for a random key of this run when key is NULL
+ * (so that the client may repeat the request after a transport failure without paying twice). */
+void wallet_idem_header(const char *key, char ret[WALLET_IDEM_HEADER_LEN]);
+/* The string member key of o, "" when it is missing or not a string. Borrowed from o. */
+const char *wallet_str(const cJSON *o, const char *key);
+
 /* ---- commands ----------------------------------------------------------------------------- */
 
 int node_init(ctl_t *ctl, int argc, char **argv);
@@ -214,5 +245,12 @@ int topology_show(ctl_t *ctl, int argc, char **argv);
 int address_new(ctl_t *ctl, int argc, char **argv);
 int address_validate(ctl_t *ctl, int argc, char **argv);
 int token_mint(ctl_t *ctl, int argc, char **argv);
+int wallet_address(ctl_t *ctl, int argc, char **argv);
+int wallet_balance(ctl_t *ctl, int argc, char **argv);
+int wallet_send(ctl_t *ctl, int argc, char **argv);
+int wallet_history(ctl_t *ctl, int argc, char **argv);
+int wallet_validate(ctl_t *ctl, int argc, char **argv);
+int wallet_faucet(ctl_t *ctl, int argc, char **argv);
+int wallet_check(ctl_t *ctl, int argc, char **argv);
 
 #endif

@@ -2,50 +2,76 @@
  * and hands the rest of the command line to one entry of the command table. */
 #include "duxctl.h"
 #include <dux/auth.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const ctl_cmd_t commands[] = {
 	{"node", "init", node_init, "--key FILE [--force]",
-	 "create this node's Ed25519 identity (or load it) and print its node id"},
+	 "create this node's Ed25519 identity (or load it) and print its node id", CTL_OFFLINE},
 	{"node", "register", node_register,
 	 "--key FILE --wallet ADDR --ip IP --port N --capability C [--capability C ...]"
 	 " [--cpu N] [--memory MB] [--disk MB] [--network NET]",
-	 "register this node with the registry, or update its registration"},
+	 "register this node with the registry, or update its registration", CTL_REGISTRY},
 	{"node", "heartbeat", node_heartbeat,
 	 "--key FILE [--load A,B,C] [--available-memory MB] [--available-cpu N] [--uptime S]",
-	 "report that this node is alive, with its current load"},
-	{"node", "show", node_show, "--key FILE", "show this node as the registry knows it"},
+	 "report that this node is alive, with its current load", CTL_REGISTRY},
+	{"node", "show", node_show, "--key FILE", "show this node as the registry knows it",
+	 CTL_REGISTRY},
 	{"nodes", "list", nodes_list,
 	 "[--capability C] [--status online|offline] [--min-reputation R] [--limit N] [--all]",
-	 "list registered nodes (--all follows every page)"},
-	{"nodes", "show", nodes_show, "NODE_ID", "show one node, every field"},
+	 "list registered nodes (--all follows every page)", CTL_REGISTRY},
+	{"nodes", "show", nodes_show, "NODE_ID", "show one node, every field", CTL_REGISTRY},
 	{"topology", NULL, topology_show, "",
-	 "summarise the network: nodes, capacity, capabilities"},
+	 "summarise the network: nodes, capacity, capabilities", CTL_REGISTRY},
 	{"address", "new", address_new, "[--key FILE] [--network mainnet|testnet|regtest]",
-	 "create a Flopcoin address (with --key, save its private key there)"},
+	 "create a Flopcoin address (with --key, save its private key there)", CTL_OFFLINE},
 	{"address", "validate", address_validate, "ADDR [--network NET]",
-	 "check an address: exit 0 when valid, 1 when not"},
+	 "check an address: exit 0 when valid, 1 when not", CTL_OFFLINE},
 	{"token", "mint", token_mint,
 	 "--key PRIVATE_PEM --sub NAME --scope \"SCOPE ...\" [--ttl SECONDS] [--issuer ISS]",
-	 "mint a bearer token with the deployment's Ed25519 key (prints the token alone)"},
+	 "mint a bearer token with the deployment's Ed25519 key (prints the token alone)",
+	 CTL_OFFLINE},
+	{"wallet", "address", wallet_address, "[--idempotency-key K]",
+	 "open a ledger account with a new address (printed last)", CTL_WALLET},
+	{"wallet", "balance", wallet_balance, "[--address ADDR]",
+	 "balance and held amount of your accounts, and their total", CTL_WALLET},
+	{"wallet", "send", wallet_send,
+	 "--to ADDR --amount FLOP [--from ADDR] [--memo TEXT] [--idempotency-key K]",
+	 "pay from one of your accounts (inside the ledger, or out to the chain)", CTL_WALLET},
+	{"wallet", "history", wallet_history,
+	 "[--address ADDR] [--limit N] [--cursor C] [--all]",
+	 "transfers of your accounts, newest first (--all follows every page)", CTL_WALLET},
+	{"wallet", "validate", wallet_validate, "ADDR",
+	 "ask the wallet whether ADDR is an address of its network: exit 0 when valid, 1 when not",
+	 CTL_WALLET},
+	{"wallet", "faucet", wallet_faucet, "--to ADDR --amount FLOP [--idempotency-key K]",
+	 "admin, wallet.chain none only: credit new money to a ledger account", CTL_WALLET},
+	{"wallet", "check", wallet_check, "",
+	 "admin: recompute the ledger; exit 0 when it holds, 1 when not", CTL_WALLET},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--token TOKEN] [--json] "
-				"[--timeout SECONDS] COMMAND [ARGS]";
+const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--wallet URL] [--token TOKEN | "
+				"--token-file FILE] [--json] [--timeout SECONDS] COMMAND [ARGS]";
+
+/* A token read from --token-file: main's, for the whole run. */
+static char token_buf[DUX_TOKEN_MAX + 2];
 
 static void help(FILE *f)
 {
 	fprintf(f, "%s\n\n", ctl_global_usage);
 	fputs("The command-line client of a Dux_OS network: node identity, registration and\n"
-	      "heartbeats, the node registry, Flopcoin addresses and bearer tokens.\n\n"
+	      "heartbeats, the node registry, Flopcoin addresses, the wallet and bearer tokens.\n\n"
 	      "Global options (before the command):\n",
 	      f);
 	fprintf(f, "  --registry URL     registry base URL (env DUXOS_REGISTRY_URL, default %s)\n",
 		CTL_DEFAULT_REGISTRY);
+	fprintf(f, "  --wallet URL       wallet base URL (env DUXOS_WALLET_URL, default %s)\n",
+		CTL_DEFAULT_WALLET);
 	fputs("  --token TOKEN      bearer token sent to the server (env DUXOS_TOKEN)\n"
+	      "  --token-file FILE  read the bearer token from FILE (first line) instead\n"
 	      "  --json             print the server's JSON as-is, one document, for scripts\n",
 	      f);
 	fprintf(f, "  --timeout SECONDS  limit for each request (default %d)\n",
@@ -59,10 +85,12 @@ static void help(FILE *f)
 	fputs("\nExit status:\n"
 	      "  0  success\n"
 	      "  1  the server refused the request (4xx);\n"
-	      "     address validate: the address is not valid\n"
+	      "     address validate, wallet validate: the address is not valid;\n"
+	      "     wallet check: the ledger does not hold\n"
 	      "  2  usage error: unknown command or option, missing or malformed argument\n"
 	      "  3  the server is unreachable, answered 5xx, or answered something unexpected\n"
-	      "  4  local error: key file unreadable, cannot write a file, out of memory\n",
+	      "  4  local error: key or token file unreadable, cannot write a file,\n"
+	      "     out of memory\n",
 	      f);
 }
 
@@ -129,26 +157,55 @@ static int global_fail(const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
+/* Reads the token from the first line of path into token_buf (trailing whitespace dropped);
+ * returns -1 to go on, or an exit status. The token itself is never printed. */
+static int read_token_file(ctl_t *ctl, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return ctl_fail(CTL_EXIT_LOCAL, "cannot read the token file %s: %s", path,
+				strerror(errno));
+	bool ok = fgets(token_buf, sizeof token_buf, f) != NULL;
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad)
+		return ctl_fail(CTL_EXIT_LOCAL, "cannot read the token file %s", path);
+	size_t n = ok ? strlen(token_buf) : 0;
+	while (n > 0 && strchr(" \t\r\n", token_buf[n - 1]))
+		token_buf[--n] = '\0';
+	ctl->token = token_buf; /* checked by the caller, like --token */
+	return -1;
+}
+
 /* Parses the global options; returns -1 to go on, or an exit status. */
 static int parse_globals(ctl_t *ctl, int argc, char **argv)
 {
-	enum { O_REGISTRY = 256, O_TOKEN, O_JSON, O_TIMEOUT, O_VERSION };
+	enum { O_REGISTRY = 256, O_WALLET, O_TOKEN, O_TOKEN_FILE, O_JSON, O_TIMEOUT, O_VERSION };
 	static const struct option lo[] = {
 		{"registry", required_argument, NULL, O_REGISTRY},
+		{"wallet", required_argument, NULL, O_WALLET},
 		{"token", required_argument, NULL, O_TOKEN},
+		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"json", no_argument, NULL, O_JSON},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"version", no_argument, NULL, O_VERSION},
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
+	const char *token_file = NULL;
+	bool token_given = false;
 	int64_t t;
-	int c;
+	int c, rc;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
 		switch (c) {
 		case O_REGISTRY: ctl->registry = optarg; break;
-		case O_TOKEN: ctl->token = optarg; break;
+		case O_WALLET: ctl->wallet = optarg; break;
+		case O_TOKEN:
+			ctl->token = optarg;
+			token_given = true;
+			break;
+		case O_TOKEN_FILE: token_file = optarg; break;
 		case O_JSON: ctl->json = true; break;
 		case O_TIMEOUT:
 			if (ctl_parse_i64(ctl, "--timeout", optarg, 1, CTL_MAX_TIMEOUT, &t) != 0)
@@ -161,11 +218,31 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		default: return global_fail("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (!url_ok(ctl->registry))
-		return global_fail("--registry must be an http:// or https:// URL, got \"%s\"",
-				   ctl->registry);
+	if (token_given && token_file)
+		return global_fail("--token and --token-file exclude each other");
+	if (token_file && (rc = read_token_file(ctl, token_file)) >= 0)
+		return rc;
+	if (ctl->token && !token_ok(ctl->token) && token_file)
+		return global_fail("%s does not hold a bearer token on its first line", token_file);
 	if (ctl->token && !token_ok(ctl->token))
 		return global_fail("--token (or DUXOS_TOKEN) is not a bearer token");
+	return -1;
+}
+
+/* The base URL of cmd's server, checked; returns -1 to go on, or an exit status. */
+static int choose_server(ctl_t *ctl, const ctl_cmd_t *cmd)
+{
+	const char *opt = "--registry";
+	ctl->url = ctl->registry;
+	ctl->server_name = "registry";
+	if (cmd->server == CTL_WALLET) {
+		opt = "--wallet";
+		ctl->url = ctl->wallet;
+		ctl->server_name = "wallet";
+	}
+	if (cmd->server != CTL_OFFLINE && !url_ok(ctl->url))
+		return global_fail("%s must be an http:// or https:// URL, got \"%s\"", opt,
+				   ctl->url);
 	return -1;
 }
 
@@ -189,6 +266,9 @@ static int dispatch(ctl_t *ctl, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	ctl->cmd = cmd;
+	int rc = choose_server(ctl, cmd);
+	if (rc >= 0)
+		return rc;
 	optind = 0; /* a fresh getopt scan for the command's own options */
 	opterr = 0; /* ctl_opt_next reports errors itself, with the usage line */
 	/* the command sees its own name as argv[0], as getopt expects */
@@ -198,14 +278,17 @@ static int dispatch(ctl_t *ctl, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *env_url = getenv("DUXOS_REGISTRY_URL");
+	const char *env_wallet = getenv("DUXOS_WALLET_URL");
 	const char *env_token = getenv("DUXOS_TOKEN");
 	ctl_t ctl = {
 		.registry = env_url && *env_url ? env_url : CTL_DEFAULT_REGISTRY,
+		.wallet = env_wallet && *env_wallet ? env_wallet : CTL_DEFAULT_WALLET,
 		.token = env_token && *env_token ? env_token : NULL,
 		.timeout_s = CTL_DEFAULT_TIMEOUT,
 	};
 	int rc = parse_globals(&ctl, argc, argv);
-	if (rc >= 0)
-		return rc;
-	return dispatch(&ctl, argc - optind, argv + optind);
+	if (rc < 0)
+		rc = dispatch(&ctl, argc - optind, argv + optind);
+	explicit_bzero(token_buf, sizeof token_buf);
+	return rc;
 }

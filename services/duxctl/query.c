@@ -53,6 +53,14 @@ void ctl_path_param(ctl_path_t *p, const char *name, const char *value)
 	append(p, value, strlen(value), true);
 }
 
+void ctl_path_segment(ctl_path_t *p, const char *value)
+{
+	if (p->oom)
+		return;
+	append(p, "/", 1, false);
+	append(p, value, strlen(value), true);
+}
+
 void ctl_path_free(ctl_path_t *p)
 {
 	free(p->s);

@@ -6,6 +6,7 @@
 # way an operator's scripts do and checks exit codes and output. Every duxctl run is also
 # checked for sanitizer reports. The registry is stopped with SIGTERM at the end and must exit
 # 0 (it runs under AddressSanitizer: anything else is a leak or a crash, and its log is shown).
+# The helpers are in lib.sh, shared with test_duxctl_wallet.sh.
 set -uo pipefail # not -e: a failed check is counted and reported, the run goes on
 
 readonly BUILD=${1:?usage: test_duxctl.sh BUILD_DIR SOURCE_DIR}
@@ -15,114 +16,15 @@ readonly REGISTRY_BIN=$BUILD/bin/duxos-registry
 readonly PGCTL=$SRC/deploy/local/pgctl.sh
 
 # duxctl must not pick up the caller's settings
-unset DUXOS_REGISTRY_URL DUXOS_TOKEN
+unset DUXOS_REGISTRY_URL DUXOS_WALLET_URL DUXOS_TOKEN
 
-T=""        # temporary directory
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SRC/tests/cli/lib.sh"
+
 REG_PID=""  # the registry, while it runs
 URL=""      # its base URL
-FAILS=0
-OUT="" ERR="" RC=0
-
-note() { printf '%s\n' "$*"; }
-die() {
-    printf 'FATAL: %s\n' "$*" >&2
-    exit 1
-}
-
-show_registry_log() {
-    printf -- '---- registry log ----\n' >&2
-    cat "$T/registry.log" >&2 2>/dev/null || true
-}
-
-cleanup() {
-    if [[ -n $REG_PID ]] && kill -0 "$REG_PID" 2>/dev/null; then
-        kill -KILL "$REG_PID" 2>/dev/null
-        wait "$REG_PID" 2>/dev/null
-    fi
-    [[ -z $T ]] || rm -rf -- "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- checks ----------------------------------------------------------------------------------
-
-fail() {
-    printf 'FAIL: %s\n' "$*" >&2
-    printf '  exit %s\n  stdout: %s\n  stderr: %s\n' "$RC" "$OUT" "$ERR" >&2
-    FAILS=$((FAILS + 1))
-}
-
-# run NAME WANT_RC CMD...: runs CMD, keeps its stdout in OUT and stderr in ERR, and checks the
-# exit code. A sanitizer report fails the check whatever the exit code.
-run() {
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    OUT=$(<"$T/out")
-    ERR=$(<"$T/err")
-    if grep -q 'Sanitizer\|runtime error:' "$T/err"; then
-        fail "$name: sanitizer report"
-        return 1
-    fi
-    if [[ $RC != "$want" ]]; then
-        fail "$name: exit $RC, expected $want"
-        return 1
-    fi
-    note "ok: $name"
-}
-
-# expect NAME CMD...: CMD (a test on OUT/ERR, usually) must succeed.
-expect() {
-    local name=$1
-    shift
-    if "$@"; then
-        note "ok: $name"
-    else
-        fail "$name"
-    fi
-}
-
-out_has() { grep -q -- "$1" <<<"$OUT"; }
-out_lacks() { ! grep -q -- "$1" <<<"$OUT"; }
-err_has() { grep -q -- "$1" <<<"$ERR"; }
-last_word() { awk 'NF { w = $NF } END { print w }' <<<"$OUT"; }
-mode_of() { stat -c %a "$1"; }
-count_of() { grep -o -- "$1" <<<"$OUT" | wc -l; }
 
 ctl() { "$DUXCTL" --registry "$URL" "$@"; }
-
-# ---- set-up ----------------------------------------------------------------------------------
-
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        if [[ $p != "${1:-}" ]] && port_free "$p"; then
-            printf '%s' "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-env_value() {
-    sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$DUX_TEST_PG_DIR/env"
-}
-
-make_database() {
-    local db conninfo
-    db=t_cli_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-    "$PGCTL" createdb "$DUX_TEST_PG_DIR" "$db" >/dev/null || die "pgctl.sh createdb $db failed"
-    conninfo=$(env_value DUX_PG_CONNINFO)
-    PWFILE=$(env_value DUX_PG_PASSWORD_FILE)
-    [[ -n $conninfo && -n $PWFILE ]] || die "cannot read $DUX_TEST_PG_DIR/env"
-    CONNINFO=${conninfo/dbname=duxos/dbname=$db}
-    [[ $CONNINFO == *"dbname=$db"* ]] || die "no dbname=duxos in $DUX_TEST_PG_DIR/env"
-}
 
 write_config() {
     local http=$1 bus=$2
@@ -148,30 +50,13 @@ start_registry() {
     bus=$(free_port "$http") || die "no free port"
     URL=http://127.0.0.1:$http
     write_config "$http" "$bus"
-    "$REGISTRY_BIN" --config "$T/registry.yaml" >"$T/registry.log" 2>&1 &
-    REG_PID=$!
-    for _ in $(seq 1 300); do
-        curl -fsS -o /dev/null --max-time 2 "$URL/readyz" 2>/dev/null && return 0
-        if ! kill -0 "$REG_PID" 2>/dev/null; then
-            show_registry_log
-            die "duxos-registry exited during start-up"
-        fi
-        sleep 0.1
-    done
-    show_registry_log
-    die "duxos-registry was not ready at $URL/readyz within 30 s"
+    start_daemon registry "$REGISTRY_BIN" "$T/registry.yaml" "$URL"
+    REG_PID=$DAEMON_PID
 }
 
 setup() {
-    [[ -n ${DUX_TEST_PG_DIR:-} ]] || die "DUX_TEST_PG_DIR is not set: run under ctest (fixture pg)"
-    [[ -x $DUXCTL ]] || die "$DUXCTL was not built"
-    [[ -x $REGISTRY_BIN ]] || die "$REGISTRY_BIN was not built"
-    T=$(mktemp -d /tmp/duxctl-test.XXXXXX) || die "mktemp failed"
-    if ! openssl genpkey -algorithm ed25519 -out "$T/auth.key" 2>/dev/null ||
-        ! openssl pkey -in "$T/auth.key" -pubout -out "$T/auth.pub" 2>/dev/null; then
-        die "openssl could not make the token key pair"
-    fi
-    make_database
+    lib_setup "$DUXCTL" "$REGISTRY_BIN"
+    make_database t_cli
     start_registry
     note "registry at $URL (pid $REG_PID)"
 }
@@ -399,18 +284,8 @@ test_token() {
 }
 
 stop_registry() {
-    local status
-    kill -TERM "$REG_PID"
-    wait "$REG_PID"
-    status=$?
+    stop_daemon registry "$REG_PID"
     REG_PID=""
-    if [[ $status == 0 ]]; then
-        note "ok: registry stopped cleanly (exit 0)"
-    else
-        RC=$status OUT="" ERR=""
-        fail "registry exited $status on SIGTERM (leak or crash under the sanitizers)"
-        show_registry_log
-    fi
 }
 
 test_unreachable() {
@@ -431,11 +306,7 @@ main() {
     test_token
     stop_registry
     test_unreachable
-    if ((FAILS > 0)); then
-        printf '%d check(s) failed\n' "$FAILS" >&2
-        exit 1
-    fi
-    note "all checks passed"
+    lib_finish
 }
 
 main "$@"
