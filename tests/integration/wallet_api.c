@@ -693,6 +693,23 @@ static void transfer_idempotent(void **state)
 	assert_string_equal(str_of(g, "credit"), b);
 	assert_null(cJSON_GetObjectItem(g, "existed"));
 	cJSON_Delete(g);
+
+	/* a partial post asked again without an amount asks for more: not the same transfer */
+	char pid[64], post[64];
+	uid("idem", pid);
+	uid("idem", post);
+	post_one_status(u.auth, item(it, sizeof it, pid, u.addr, b, "10", ",\"mode\":\"pending\""), 201,
+			"");
+	post_one_status(u.auth, resolve(other, sizeof other, post, "post", pid, "4"), 201, "");
+	post_one_status(u.auth, resolve(other, sizeof other, post, "post", pid, "4"), 200, "");
+	post_one_status(u.auth, resolve(other, sizeof other, post, "post", pid, NULL), 409, "id-reused");
+	/* a pending with a timeout is not the same as one without */
+	uid("idem", pid);
+	post_one_status(u.auth, item(it, sizeof it, pid, u.addr, b, "1", ",\"mode\":\"pending\""), 201,
+			"");
+	post_one_status(u.auth,
+			item(it, sizeof it, pid, u.addr, b, "1", ",\"mode\":\"pending\",\"timeout\":60"),
+			409, "id-reused");
 }
 
 /* ---- two-phase */

@@ -73,7 +73,11 @@ BEGIN
                OR (v_mode IN ('immediate', 'pending')
                    AND (old.kind <> v_kind OR old.debit IS DISTINCT FROM v_debit
                         OR old.credit IS DISTINCT FROM v_credit))
-               OR (v_amount IS NOT NULL AND v_mode <> 'void' AND old.amount <> v_amount) THEN
+               OR (v_amount IS NOT NULL AND v_mode <> 'void' AND old.amount <> v_amount)
+               -- a post without an amount asks for the whole pending amount
+               OR (v_mode = 'post' AND v_amount IS NULL AND old.amount <>
+                   (SELECT amount FROM transfers WHERE id = old.pending_id))
+               OR (v_mode = 'pending' AND (old.expires_at IS NULL) <> (v_timeout IS NULL)) THEN
                 PERFORM refuse(n, 'id-reused', format(
                     'transfer %s already exists with different fields', v_id));
             END IF;
