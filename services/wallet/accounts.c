@@ -101,8 +101,9 @@ static int lookup_idem(wallet_t *w, const char *owner, const char *key, char **r
 }
 
 int accounts_create(wallet_t *w, const char *owner, const char *idem_key, char **ret,
-		    bool *ret_existed)
+		    bool *ret_existed, bool *ret_chain)
 {
+	*ret_chain = false;
 	create_ctx_t x = {.owner = owner, .idem_key = idem_key};
 	*ret_existed = false;
 	int r = idem_key ? lookup_idem(w, owner, idem_key, &x.json) : 0;
@@ -113,6 +114,7 @@ int accounts_create(wallet_t *w, const char *owner, const char *idem_key, char *
 	if (w->flopcoind) {
 		x.origin = "node";
 		r = chain_new_address(w, x.address);
+		*ret_chain = r < 0;
 	} else {
 		r = generate(w, &x);
 	}

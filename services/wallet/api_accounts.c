@@ -8,20 +8,26 @@
 
 #define PAGE_MAX 500
 
-static void reply_create_error(wallet_t *w, dux_req_t *r, int rc)
+static void reply_create_error(dux_req_t *r, int rc, bool chain)
 {
-	if (!w->flopcoind && rc == DUX_EAUTH)
+	if (chain && (rc == DUX_EUNAVAIL || rc == DUX_ERETRY)) {
+		dux_reply_header(r, "Retry-After", "10");
+		dux_reply_problem(r, 503, rc == DUX_ERETRY ? "chain-warming-up" : "chain-unavailable",
+				  "Flopcoin Core %s; no account was created",
+				  rc == DUX_ERETRY ? "is warming up" : "cannot be reached");
+	} else if (chain && rc == DUX_EAUTH) {
+		dux_reply_problem(r, 502, "chain-auth",
+				  "Flopcoin Core refused the wallet's RPC credentials");
+	} else if (chain) {
+		dux_reply_problem(r, 502, "chain-error",
+				  "Flopcoin Core did not give a new address (see the wallet's log)");
+	} else if (rc == DUX_EAUTH) {
 		dux_reply_problem(r, 500, "sealing-failed",
 				  "wallet.passphrase does not open the keys sealed earlier: no account can"
 				  " be created until the operator sets the right one");
-	else if (!w->flopcoind || rc == DUX_EUNAVAIL)
-		dux_reply_err(r, rc, w->flopcoind ? "Flopcoin Core" : "the ledger");
-	else if (rc == DUX_EAUTH)
-		dux_reply_problem(r, 502, "chain-auth",
-				  "Flopcoin Core refused the wallet's RPC credentials");
-	else
-		dux_reply_problem(r, 502, "chain-error",
-				  "Flopcoin Core did not give a new address (see the wallet's log)");
+	} else {
+		dux_reply_err(r, rc, "the ledger");
+	}
 }
 
 void api_address_new(dux_req_t *r, void *app)
@@ -30,11 +36,11 @@ void api_address_new(dux_req_t *r, void *app)
 	if (!idem_key_check(r))
 		return;
 	char *json = NULL;
-	bool existed = false;
+	bool existed = false, chain = false;
 	int rc = accounts_create(w, dux_req_token(r)->sub, dux_req_header(r, "Idempotency-Key"),
-				 &json, &existed);
+				 &json, &existed, &chain);
 	if (rc < 0) {
-		reply_create_error(w, r, rc);
+		reply_create_error(r, rc, chain);
 		return;
 	}
 	reply_db_json(r, existed ? 200 : 201, json);

@@ -131,7 +131,7 @@ void api_send(dux_req_t *r, void *app)
 	if (x.internal)
 		send_internal(w, r, &who, id, &x, amount, memo);
 	else if (w->flopcoind)
-		chain_withdraw(w, r, &who, id, x.from, x.to, amount);
+		chain_withdraw(w, r, &who, id, x.from, x.to, amount, memo);
 	else
 		dux_reply_problem(r, 422, "no-chain-link",
 				  "%s is not a ledger account, and this wallet has no chain link "

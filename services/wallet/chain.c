@@ -16,7 +16,7 @@ int chain_new_address(wallet_t *w, char ret[DUX_ADDRESS_MAX])
 	int r = rpc_call(w->rpc, "getnewaddress", NULL, &res, &err);
 	if (r == DUX_ECONFLICT) {
 		dux_warn("getnewaddress refused: %d %s", err.code, err.message);
-		r = err.code == RPC_WARMING_UP ? DUX_EUNAVAIL : DUX_EPROTO;
+		r = err.code == RPC_WARMING_UP ? DUX_ERETRY : DUX_EPROTO;
 	}
 	if (r == 0 && (!cJSON_IsString(res) || strlen(res->valuestring) >= DUX_ADDRESS_MAX ||
 		       dux_address_validate(res->valuestring, dux_daemon_net(w->d), NULL, NULL) < 0)) {

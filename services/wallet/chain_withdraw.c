@@ -18,7 +18,7 @@
 #include <string.h>
 
 typedef struct {
-	const char *id, *from, *address;
+	const char *id, *from, *address, *memo;
 	int64_t amount, hold; /* hold: amount + wallet.fee_reserve */
 	const ledger_caller_t *who;
 	ledger_refusal_t why;
@@ -57,7 +57,8 @@ static int hold_tx(dux_db_conn_t *c, void *arg)
 	hold_ctx_t *x = arg;
 	cJSON *batch = cJSON_CreateArray(), *out = NULL;
 	cJSON *it = ledger_item(batch, x->id, "pending", "withdrawal", x->from, NULL, x->hold);
-	cJSON_AddStringToObject(it, "memo", x->address);
+	if (x->memo)
+		cJSON_AddStringToObject(it, "memo", x->memo);
 	int r = ledger_apply(c, batch, x->who, &out, &x->why);
 	if (r == 0) {
 		x->existed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
@@ -231,6 +232,18 @@ static int settle_failed(wallet_t *w, const char *id, const char *reason, settle
 	return dux_db_tx(dux_daemon_db(w->d), NULL, failed_tx, x);
 }
 
+/* The withdrawal as it is now (ret unchanged when it cannot be read). */
+static void withdrawal_now(wallet_t *w, const char *id, char **ret)
+{
+	dux_db_conn_t *c;
+	char state[16];
+	if (dux_db_acquire(dux_daemon_db(w->d), &c) < 0)
+		return;
+	if (withdrawal_read(c, id, false, ret, state) < 0)
+		dux_warn("withdrawal %s: cannot read it back", id);
+	dux_db_release(dux_daemon_db(w->d), c);
+}
+
 /* ---- sending */
 
 /* Unlocks (when encrypted), sends, locks again. ret_delivered: sendtoaddress was sent, so a
@@ -296,6 +309,10 @@ static const struct {
 /* Replies for a send that did not happen. */
 static void reply_not_sent(dux_req_t *r, int rc, const rpc_error_t *err)
 {
+	if (rc == DUX_ENOMEM) {
+		dux_reply_problem(r, 500, "internal", "out of memory; nothing was sent");
+		return;
+	}
 	if (rc == DUX_ECONFLICT) {
 		for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
 			if (refusals[i].code != err->code)
@@ -349,15 +366,20 @@ static void reply_existing(dux_req_t *r, const hold_ctx_t *x)
 }
 
 void chain_withdraw(wallet_t *w, dux_req_t *r, const ledger_caller_t *who, const char *id,
-		    const char *from, const char *address, int64_t amount)
+		    const char *from, const char *address, int64_t amount, const char *memo)
 {
-	hold_ctx_t x = {.id = id, .from = from, .address = address, .amount = amount, .who = who};
+	hold_ctx_t x = {.id = id, .from = from, .address = address, .amount = amount, .who = who,
+			.memo = memo};
 	settle_ctx_t s = {0};
 	if (dux_money_add(amount, w->fee_reserve, &x.hold) < 0) {
-		dux_reply_problem(r, 400, "invalid-field", "amount is too large");
+		dux_verr_t e;
+		if (dux_verr_set(&e, "amount", "is too large to hold with the fee reserve") < 0)
+			dux_reply_verr(r, &e);
 		return;
 	}
 	int rc = dux_db_tx(dux_daemon_db(w->d), NULL, hold_tx, &x);
+	if (rc == DUX_EEXIST) /* see ledger_run: a first attempt racing on the primary key */
+		rc = dux_db_tx(dux_daemon_db(w->d), NULL, hold_tx, &x);
 	if (rc == DUX_ECONFLICT) {
 		ledger_reply_refusal(r, &x.why, false);
 		goto out;
@@ -377,6 +399,8 @@ void chain_withdraw(wallet_t *w, dux_req_t *r, const ledger_caller_t *who, const
 	if (rc == 0) {
 		dux_info("withdrawal %s sent as %s", id, txid);
 		rc = settle_sent(w, id, txid, &s);
+		if (rc < 0) /* the txid may be recorded meanwhile: show the row as it is now */
+			withdrawal_now(w, id, &s.json);
 		reply_withdrawal(r, rc == 0 ? 201 : 202, txid, s.json ? s.json : x.json);
 	} else if (delivered && (rc == DUX_ETIMEDOUT || rc == DUX_EPROTO)) {
 		dux_warn("withdrawal %s: no answer to sendtoaddress (%s); recovery will settle it",

@@ -105,10 +105,11 @@ bool transfer_id_valid(const char *id);
 /* ---- accounts.c */
 
 /* Creates an account for owner; its address from a fresh key (chain none) or from
- * getnewaddress (chain flopcoind). idem_key may be NULL. ret: the account as JSON text (caller frees); ret_existed: made by an earlier request with
- * the same key. */
+ * getnewaddress (chain flopcoind). idem_key may be NULL. ret: the account as JSON text (caller
+ * frees); ret_existed: made by an earlier request with the same key; ret_chain: the failure
+ * came from Flopcoin Core. */
 int accounts_create(wallet_t *w, const char *owner, const char *idem_key, char **ret,
-		    bool *ret_existed);
+		    bool *ret_existed, bool *ret_chain);
 /* The account as JSON text (caller frees) and its owner, or DUX_ENOENT. */
 int accounts_get(dux_db_conn_t *c, const char *address, char **ret, char owner[128]);
 

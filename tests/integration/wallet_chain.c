@@ -354,6 +354,7 @@ static void unreachable_node_is_503(void **state)
 	dux_client_resp_t resp;
 	assert_int_equal(wu_http(&w, "POST", "/wallet/address", user, NULL, NULL, &resp), 0);
 	assert_int_equal(resp.status, 503);
+	assert_string_equal(th_problem(&resp), "chain-unavailable");
 	dux_client_resp_clear(&resp);
 	assert_int_equal(wu_balance(&w, addr), 1234567891);
 	assert_int_equal(wu_held(&w, addr), 0);
