@@ -61,12 +61,15 @@ typedef struct {
 	const char *principals[2];
 	int nprincipals;
 	bool system; /* the daemon itself: may touch the outside (NULL accounts) */
+	bool no_fast; /* keep the batch off the fast path (after it lost its footing once) */
 	char delegator[128]; /* the owner named by Dux-On-Behalf-Of, when given */
 } ledger_caller_t;
 
 /* Applies batch (a JSON array of items; borrowed) in the caller's transaction on c.
  * ret: a JSON array of transfers, each with "existed" (caller frees).
- * DUX_ECONFLICT with why filled when an item is refused (the transaction must roll back). */
+ * DUX_ECONFLICT with why filled when an item is refused (the transaction must roll back);
+ * DUX_ERETRY after a deadlock or when the fast path lost its footing (run it again with
+ * no_fast). */
 int ledger_apply(dux_db_conn_t *c, const cJSON *batch, const ledger_caller_t *who, cJSON **ret,
 		 ledger_refusal_t *why);
 /* The HTTP status for a refusal code. */

@@ -238,6 +238,21 @@ int64_t wu_held(const wu_wallet_t *w, const char *addr)
 	return account_amount(w, addr, "held");
 }
 
+int64_t wu_total(const wu_wallet_t *w, const char *addr)
+{
+	char path[128];
+	cJSON *a = NULL;
+	snprintf(path, sizeof path, "/v1/accounts/%s", addr);
+	long st = wu_call(w, "GET", path, w->admin, NULL, NULL, &a);
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(a, "balance");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(a, "held");
+	int64_t u = st == 200 && cJSON_IsString(b) && cJSON_IsString(h)
+			    ? wu_units(b->valuestring) + wu_units(h->valuestring)
+			    : -1;
+	cJSON_Delete(a);
+	return u;
+}
+
 bool wu_ledger_holds(const wu_wallet_t *w)
 {
 	dux_client_resp_t resp;

@@ -62,6 +62,9 @@ long wu_faucet(const wu_wallet_t *w, const char *addr, const char *flop);
 /* An account's balance and held amount in base units (read as admin); -1 when unreadable. */
 int64_t wu_balance(const wu_wallet_t *w, const char *addr);
 int64_t wu_held(const wu_wallet_t *w, const char *addr);
+/* balance + held of one account, from one answer (a timeout moving held back to balance
+ * between two reads would otherwise be counted twice or not at all). */
+int64_t wu_total(const wu_wallet_t *w, const char *addr);
 /* FLOP text ("10.5") as base units; -1 when it is not an amount. */
 int64_t wu_units(const char *flop);
 /* GET /v1/ledger/check as admin: true when "holds" is true (prints the answer otherwise). */

@@ -9,6 +9,8 @@
 -- p_principals: the owners whose accounts the caller may debit.
 -- p_system: the daemon itself (faucet, deposits, timeouts, settling withdrawals): may bring
 --   money in, debit any account and resolve any pending transfer.
+-- p_fast: a batch of 8 or more plain immediate transfers may take the fast path (apply_fast);
+--   false when it is run again after DX002.
 --
 -- Returns one JSON transfer per item, with "existed": true when its id had been applied before
 -- with the same fields (nothing moved again). A refused item raises SQLSTATE DX001 with the
@@ -16,15 +18,96 @@
 --
 -- Deadlocks are avoided by locking every account the batch touches, in address order, before
 -- anything else; concurrent retries of one id queue on those locks and then see the first
--- attempt's row.
+-- attempt's row. (The fast path locks last; its rare deadlock with a retry of the same ids on
+-- the other path is broken by PostgreSQL and run again by the daemon.)
 CREATE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = 'DX001', MESSAGE = format('dux:%s:%s:%s', n, code, detail);
 END $$;
 
+-- The fast path: a batch of immediate transfers between existing accounts, with new ids, in
+-- which every debited account can pay all its debits from its balance as it stands, applies
+-- the same whichever order its items take: so it is applied set-wise, three statements for the
+-- whole batch instead of several per item. Any other batch takes the item-by-item path.
+CREATE FUNCTION fast_batch_fits(p_batch jsonb, p_principals text[], p_system boolean)
+RETURNS boolean
+LANGUAGE plpgsql STABLE  -- plpgsql keeps its plans; a SQL function would be planned each call
+AS $$
+DECLARE
+    fits boolean;
+BEGIN
+    WITH it AS (
+        SELECT * FROM jsonb_to_recordset(p_batch)
+            AS x(id text, mode text, kind text, debit text, credit text, amount bigint))
+    SELECT bool_and(mode = 'immediate' AND coalesce(kind, 'transfer') = 'transfer'
+                    AND debit IS NOT NULL AND credit IS NOT NULL)
+       AND count(DISTINCT id) = count(*)
+       AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id IN (SELECT id FROM it))
+       AND NOT EXISTS (
+           SELECT 1 FROM (SELECT debit AS a, sum(amount) AS s FROM it GROUP BY debit) d
+           LEFT JOIN accounts ac ON ac.address = d.a
+           WHERE ac.address IS NULL OR ac.balance < d.s
+              OR NOT (p_system OR ac.owner = ANY (p_principals)))
+       AND NOT EXISTS (
+           SELECT 1 FROM (SELECT credit AS a, sum(amount) AS s FROM it GROUP BY credit) c
+           LEFT JOIN accounts ac ON ac.address = c.a
+           WHERE ac.address IS NULL OR ac.balance > 9223372036854775807 - c.s)
+    INTO fits FROM it;
+    RETURN fits;
+END $$;
+
+-- The rows are written first and the accounts locked last, so that concurrent batches queue
+-- on their common accounts only for the account updates and the commit. Funds are checked
+-- again under the locks; a batch that no longer fits raises DX002 and is run again on the
+-- item-by-item path.
+CREATE FUNCTION apply_fast(p_batch jsonb, p_actor text) RETURNS SETOF json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_addrs text[];
+BEGIN
+    RETURN QUERY
+    WITH ins AS (
+        INSERT INTO transfers (id, kind, mode, debit, credit, amount, state, actor, memo)
+        SELECT x.id, 'transfer', 'immediate', x.debit, x.credit, x.amount, 'posted', p_actor,
+               coalesce(x.memo, '')
+        FROM ROWS FROM (jsonb_to_recordset(p_batch)
+                 AS (id text, debit text, credit text, amount bigint, memo text))
+             WITH ORDINALITY AS x(id, debit, credit, amount, memo, n)
+        ORDER BY x.n
+        RETURNING *),
+    ev AS (
+        INSERT INTO outbox (event_id, type, subject, data)
+        SELECT replace(gen_random_uuid()::text, '-', ''), 'wallet.transfer.posted', ins.id,
+               transfer_json(ins)::jsonb
+        FROM ins ORDER BY ins.seq)
+    SELECT with_existed(transfer_json(ins), false) FROM ins ORDER BY ins.seq;
+
+    SELECT array_agg(DISTINCT a) INTO v_addrs FROM (
+        SELECT x.debit AS a FROM jsonb_to_recordset(p_batch) AS x(debit text)
+        UNION ALL SELECT x.credit FROM jsonb_to_recordset(p_batch) AS x(credit text)) s;
+    PERFORM 1 FROM accounts WHERE address = ANY (v_addrs) ORDER BY address FOR UPDATE;
+    IF EXISTS (
+        SELECT 1 FROM (SELECT x.debit AS a, sum(x.amount) AS s
+                       FROM jsonb_to_recordset(p_batch) AS x(debit text, amount bigint)
+                       GROUP BY x.debit) d
+        JOIN accounts ac ON ac.address = d.a WHERE ac.balance < d.s) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DX002', MESSAGE = 'dux:0:fast-path-lost:';
+    END IF;
+    UPDATE accounts ac SET balance = ac.balance + d.delta
+    FROM (SELECT a, sum(delta) AS delta FROM (
+              SELECT x.debit AS a, -x.amount AS delta
+              FROM jsonb_to_recordset(p_batch) AS x(debit text, amount bigint)
+              UNION ALL
+              SELECT x.credit, x.amount
+              FROM jsonb_to_recordset(p_batch) AS x(credit text, amount bigint)) u
+          GROUP BY a) d
+    WHERE ac.address = d.a;
+END $$;
+
 CREATE FUNCTION apply_transfers(p_batch jsonb, p_actor text, p_principals text[],
-                                p_system boolean)
+                                p_system boolean, p_fast boolean)
 RETURNS SETOF json
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -38,15 +121,27 @@ DECLARE
     acct accounts;
     v_state text;
     v_expire boolean;
+    v_addrs text[];
+    v_pids text[];
 BEGIN
-    PERFORM 1 FROM accounts WHERE address IN (
-        SELECT e->>'debit' FROM jsonb_array_elements(p_batch) e
-        UNION SELECT e->>'credit' FROM jsonb_array_elements(p_batch) e
-        UNION SELECT t.debit FROM transfers t
-              WHERE t.id IN (SELECT e->>'pending_id' FROM jsonb_array_elements(p_batch) e)
-        UNION SELECT t.credit FROM transfers t
-              WHERE t.id IN (SELECT e->>'pending_id' FROM jsonb_array_elements(p_batch) e))
-    ORDER BY address FOR UPDATE;
+    IF p_fast AND jsonb_array_length(p_batch) >= 8
+       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_batch) e WHERE e ? 'pending_id')
+       AND fast_batch_fits(p_batch, p_principals, p_system) THEN
+        RETURN QUERY SELECT * FROM apply_fast(p_batch, p_actor);
+        RETURN;
+    END IF;
+    -- the accounts of the items and of the pending transfers they resolve, locked in order
+    SELECT array_agg(DISTINCT a) INTO v_addrs FROM (
+        SELECT e->>'debit' AS a FROM jsonb_array_elements(p_batch) e
+        UNION ALL SELECT e->>'credit' FROM jsonb_array_elements(p_batch) e) s
+    WHERE a IS NOT NULL;
+    SELECT array_agg(e->>'pending_id') INTO v_pids FROM jsonb_array_elements(p_batch) e
+    WHERE e ? 'pending_id';
+    IF v_pids IS NOT NULL THEN
+        SELECT v_addrs || array_agg(t.debit) || array_agg(t.credit) INTO v_addrs
+        FROM transfers t WHERE t.id = ANY (v_pids);
+    END IF;
+    PERFORM 1 FROM accounts WHERE address = ANY (v_addrs) ORDER BY address FOR UPDATE;
 
     FOR it, n IN SELECT e, i - 1 FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS x(e, i)
     LOOP
