@@ -12,7 +12,8 @@
 long sys_vm_kib(pid_t pid, const char *field);
 /* User + system CPU seconds of a process (all its threads); -1 when unreadable. */
 double sys_cpu_s(pid_t pid);
-/* CPU seconds of a process and every direct child (a postmaster and its backends). */
+/* CPU seconds of a process and every direct child (a postmaster and its backends), those that
+ * have exited and were waited for included (a client's backends end when it disconnects). */
 double sys_tree_cpu_s(pid_t parent);
 /* CPU seconds of each thread of a process, by thread id; returns how many were read. */
 typedef struct {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define RBUF_MAX (8u << 20) /* largest response accepted */
+#define DRAIN_NS INT64_C(30000000000) /* longest wait for the answers in flight (drain) */
 
 static int64_t now_ns(void)
 {
@@ -168,17 +169,20 @@ static int tcp_connect(const char *host, int port, bool nonblock)
 
 typedef struct {
 	int fd, idx;
-	char req[LG_REQ_MAX];
+	char *req; /* req_max bytes */
 	size_t req_len, req_off;
 	char *rbuf;
 	size_t rlen, rcap;
 	int64_t sent_ns;
 	bool want_out;
+	bool in_flight; /* a request was sent and its answer is not complete yet */
 } conn_t;
 
 typedef struct worker worker_t;
 typedef struct {
 	const lg_opts_t *o;
+	int ok_status;
+	size_t req_max;
 	pthread_barrier_t ready;
 	_Atomic int64_t t_warm, t_end; /* set by lg_run once every thread has connected */
 	atomic_bool failed;
@@ -227,12 +231,13 @@ static int conn_flush(worker_t *w, conn_t *c)
 static int conn_send_next(worker_t *w, conn_t *c)
 {
 	const lg_opts_t *o = w->run->o;
-	int n = o->make(o->ctx, c->idx, c->req, sizeof c->req);
+	int n = o->make(o->ctx, c->idx, c->req, w->run->req_max);
 	if (n <= 0)
 		return -1;
 	c->req_len = (size_t)n;
 	c->req_off = 0;
 	c->sent_ns = now_ns();
+	c->in_flight = true;
 	return conn_flush(w, c);
 }
 
@@ -244,6 +249,7 @@ static int conn_open(worker_t *w, conn_t *c)
 	c->fd = tcp_connect(o->host, o->port, true);
 	c->rlen = 0;
 	c->want_out = false;
+	c->in_flight = false;
 	if (c->fd < 0)
 		return -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
@@ -254,19 +260,29 @@ static void record(worker_t *w, conn_t *c, const resp_t *r, int64_t t)
 {
 	run_t *run = w->run;
 	lg_result_t *res = &w->res;
-	if (r->status != 200)
+	bool ok = r->status == run->ok_status;
+	if (!ok)
 		note_bad(res, r->status, c->rbuf + r->body_off, r->total - r->body_off);
 	if (t < atomic_load(&run->t_warm)) {
 		res->warm++;
-		if (r->status != 200)
-			res->status[r->status / 100]++; /* a non-200 anywhere spoils the run */
+		res->all_ok += ok;
+		if (!ok)
+			res->status[r->status / 100]++; /* a bad status anywhere spoils the run */
 		return;
 	}
-	if (t >= atomic_load(&run->t_end))
+	if (t >= atomic_load(&run->t_end)) {
+		if (!run->o->drain)
+			return;
+		res->late++;
+		res->all_ok += ok;
+		if (!ok)
+			res->status[r->status / 100]++;
 		return;
+	}
 	res->requests++;
+	res->all_ok += ok;
 	res->status[r->status / 100]++;
-	if (r->status == 200)
+	if (ok)
 		res->ok++;
 	res->hist[hist_index(t - c->sent_ns)]++;
 }
@@ -300,6 +316,7 @@ static int conn_read(worker_t *w, conn_t *c)
 		if (p == 0)
 			continue;
 		int64_t t = now_ns();
+		c->in_flight = false;
 		record(w, c, &r, t);
 		if (c->rlen != r.total)
 			return -1; /* bytes nobody asked for */
@@ -320,6 +337,38 @@ static double thread_cpu_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether the loop goes on: inside the window, or draining answers still in flight. */
+static bool worker_busy(worker_t *w)
+{
+	run_t *run = w->run;
+	int64_t now = now_ns(), end = atomic_load(&run->t_end);
+	if (now < end)
+		return true;
+	if (!run->o->drain)
+		return false;
+	bool waiting = false;
+	for (int i = 0; i < w->nconns && !waiting; i++)
+		waiting = w->conns[i].in_flight;
+	if (waiting && now >= end + DRAIN_NS) {
+		/* never answered: counted, so that the run is not taken as valid */
+		for (int i = 0; i < w->nconns; i++)
+			w->res.errors += w->conns[i].in_flight;
+		return false;
+	}
+	return waiting;
+}
+
+/* A connection that failed after the window while draining: closed; a request it had in
+ * flight will not be answered, which counts as an error. */
+static void conn_drop(worker_t *w, conn_t *c)
+{
+	w->res.errors += c->in_flight;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->in_flight = false;
 }
 
 static void *worker_main(void *arg)
@@ -345,7 +394,7 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[64];
 	double busy0 = thread_cpu_s();
 	w->res.cpu_s -= busy0 - cpu0; /* connecting is not load */
-	while (!atomic_load(&run->failed) && now_ns() < atomic_load(&run->t_end)) {
+	while (!atomic_load(&run->failed) && worker_busy(w)) {
 		int n = epoll_wait(w->ep, evs, 64, 50);
 		for (int i = 0; i < n; i++) {
 			conn_t *c = evs[i].data.ptr;
@@ -361,6 +410,8 @@ static void *worker_main(void *arg)
 					atomic_store(&run->failed, true);
 					break;
 				}
+			} else if (r < 0 && run->o->drain) {
+				conn_drop(w, c);
 			}
 		}
 	}
@@ -371,7 +422,8 @@ static void *worker_main(void *arg)
 int lg_run(const lg_opts_t *o, lg_result_t **ret)
 {
 	int nt = o->threads < 1 ? 1 : o->threads > o->conns ? o->conns : o->threads;
-	run_t run = {.o = o};
+	run_t run = {.o = o, .ok_status = o->ok_status ? o->ok_status : 200,
+		     .req_max = o->req_max ? o->req_max : LG_REQ_MAX};
 	worker_t *ws = calloc((size_t)nt, sizeof *ws);
 	conn_t *cs = calloc((size_t)o->conns, sizeof *cs);
 	lg_result_t *res = calloc(1, sizeof *res);
@@ -382,6 +434,10 @@ int lg_run(const lg_opts_t *o, lg_result_t **ret)
 		cs[i].fd = -1;
 		cs[i].idx = i;
 	}
+	for (int i = 0; i < o->conns; i++)
+		if (!(cs[i].req = malloc(run.req_max)))
+			goto out;
+	res->ok_status = run.ok_status;
 	atomic_store(&run.t_warm, INT64_MAX);
 	atomic_store(&run.t_end, INT64_MAX);
 	pthread_barrier_init(&run.ready, NULL, (unsigned)nt + 1);
@@ -413,6 +469,8 @@ int lg_run(const lg_opts_t *o, lg_result_t **ret)
 		res->errors += w->errors;
 		res->reconnects += w->reconnects;
 		res->warm += w->warm;
+		res->late += w->late;
+		res->all_ok += w->all_ok;
 		res->cpu_s += w->cpu_s;
 		if (!res->first_bad_status && w->first_bad_status) {
 			res->first_bad_status = w->first_bad_status;
@@ -435,6 +493,7 @@ out:
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
 		free(cs[i].rbuf);
+		free(cs[i].req);
 	}
 	free(cs);
 	free(ws);

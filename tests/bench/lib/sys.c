@@ -30,8 +30,9 @@ long sys_vm_kib(pid_t pid, const char *field)
 	return kib;
 }
 
-/* utime + stime (clock ticks) and the parent pid from /proc/PID/stat. */
-static bool proc_stat(pid_t pid, double *cpu_s, pid_t *ppid)
+/* utime + stime, the parent pid and cutime + cstime (the CPU time of its children that have
+ * exited and were waited for) from /proc/PID/stat. children_s may be NULL. */
+static bool proc_stat(pid_t pid, double *cpu_s, pid_t *ppid, double *children_s)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -44,14 +45,17 @@ static bool proc_stat(pid_t pid, double *cpu_s, pid_t *ppid)
 	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
 	if (!p)
 		return false;
-	/* after ")": state(3) ppid(4) ... utime(14) stime(15) */
+	/* after ")": state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17) */
 	unsigned long long ut = 0, st = 0;
+	long long cut = 0, cst = 0;
 	int pp = 0;
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &pp, &ut, &st) !=
-	    3)
+	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &pp, &ut,
+		   &st, &cut, &cst) != 5)
 		return false;
 	*cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 	*ppid = pp;
+	if (children_s)
+		*children_s = (double)(cut + cst) / (double)sysconf(_SC_CLK_TCK);
 	return true;
 }
 
@@ -59,7 +63,7 @@ double sys_cpu_s(pid_t pid)
 {
 	double s;
 	pid_t pp;
-	return proc_stat(pid, &s, &pp) ? s : -1;
+	return proc_stat(pid, &s, &pp, NULL) ? s : -1;
 }
 
 double sys_tree_cpu_s(pid_t parent)
@@ -70,11 +74,13 @@ double sys_tree_cpu_s(pid_t parent)
 	while (d && (e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
-		double s;
+		double s, gone;
 		pid_t pp;
-		if (*end || pid <= 0 || !proc_stat((pid_t)pid, &s, &pp))
+		if (*end || pid <= 0 || !proc_stat((pid_t)pid, &s, &pp, &gone))
 			continue;
-		if (pid == parent || pp == parent)
+		if (pid == parent)
+			total += s + gone; /* children that exited meanwhile count too */
+		else if (pp == parent)
 			total += s;
 	}
 	if (d)

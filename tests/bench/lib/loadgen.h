@@ -12,9 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LG_REQ_MAX 4096 /* largest request a maker may write */
+#define LG_REQ_MAX 4096 /* largest request a maker may write, unless lg_opts_t.req_max says */
 
-/* Writes the next request of connection conn (0 .. conns-1) into buf, at most cap bytes, and
+/* Writes the next request of connection conn (0 .. conns-1) into buf, at most cap bytes
+ * (LG_REQ_MAX, or lg_opts_t.req_max), and
  * returns its length, or -1 to abort the run (counted as an error). Called from the thread
  * that owns conn; calls for one connection never overlap, calls for different connections
  * may run concurrently. */
@@ -33,18 +34,28 @@ typedef struct {
 	 * server's per-connection state); may be NULL. */
 	void (*before_close)(void *arg);
 	void *before_close_arg;
+	int ok_status;  /* the status every answer must have; 0 = 200 */
+	size_t req_max; /* largest request the maker writes; 0 = LG_REQ_MAX */
+	/* After the window, wait (at most 30 s) for the answers of the requests still in flight,
+	 * so that every request sent has been answered and counted in all_ok (a server that
+	 * commits each request can then be checked against the count); false: leave them. */
+	bool drain;
 } lg_opts_t;
 
 #define LG_HIST_BUCKETS (64 * 64)
 
 typedef struct {
 	uint64_t requests;    /* responses completed inside the measured window */
-	uint64_t ok;          /* of those, status 200 */
-	uint64_t status[6];   /* of those, by class: [1] = 1xx ... [5] = 5xx */
+	uint64_t ok;          /* of those, status ok_status */
+	uint64_t status[6];   /* of those, by class: [1] = 1xx ... [5] = 5xx; also the answers
+			       * other than ok_status of the warm-up and the drain */
 	uint64_t errors;      /* transport failures and malformed answers (whole run) */
 	uint64_t reconnects;  /* connections the server closed (Connection: close or EOF) */
 	uint64_t warm;        /* responses completed during the warm-up */
-	int first_bad_status; /* first non-200 status seen (whole run), 0 when none */
+	uint64_t late;        /* responses completed after the window (drain) */
+	uint64_t all_ok;      /* responses with ok_status in the whole run: warm-up, window, drain */
+	int ok_status;        /* the status expected (200 unless lg_opts_t said) */
+	int first_bad_status; /* first status other than ok_status seen (whole run), 0 when none */
 	char first_bad_body[256];
 	double elapsed_s;     /* measured window, as it actually ran */
 	double cpu_s;         /* CPU time of the generator threads (whole run) */
