@@ -77,6 +77,23 @@ ensure_keys() {
         (umask 077 && openssl rand -base64 32 >"$pass") || die "openssl could not generate $pass"
     fi
     chmod 600 "$pass"
+    local audit=$KEY_DIR/escrow-audit.key.pem
+    if [[ ! -f $audit ]]; then
+        note "generating the escrow's audit-log signing key $audit"
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$audit") ||
+            die "openssl could not generate an Ed25519 key"
+    fi
+    chmod 600 "$audit"
+}
+
+# The tokens daemons use with each other, minted from the deployment's key at every start
+# (valid 30 days): the escrow's service token for the wallet.
+mint_service_tokens() {
+    local duxctl=$BUILD_DIR/bin/duxctl out=$KEY_DIR/escrow-wallet.token
+    [[ -x $duxctl ]] || return 0
+    (umask 077 && "$duxctl" token mint --key "$KEY_DIR/auth.key.pem" --sub duxos-escrow \
+        --scope service --ttl 2592000 >"$out.new") || die "duxctl could not mint $out"
+    mv -f -- "$out.new" "$out"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -231,6 +248,7 @@ main() {
     command -v openssl >/dev/null || die "openssl is missing (run deploy/install-deps.sh)"
     start_postgres
     ensure_keys
+    mint_service_tokens
     local entry
     for entry in "${DAEMONS[@]}"; do
         # shellcheck disable=SC2086 # entry is "short port bus"

@@ -126,6 +126,7 @@ int main(int argc, char **argv)
 		.schema = "escrow",
 		.default_port = 8103,
 		.default_bus = "tcp://127.0.0.1:7103",
+		.events_scopes = DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN, /* wallets and amounts */
 		.opts = options,
 		.cfg = &escrow.cfg,
 		.migrations = escrow_migrations,
