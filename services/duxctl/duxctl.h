@@ -31,6 +31,7 @@ enum {
 
 #define CTL_DEFAULT_REGISTRY "http://127.0.0.1:8101"
 #define CTL_DEFAULT_WALLET "http://127.0.0.1:8102"
+#define CTL_DEFAULT_ESCROW "http://127.0.0.1:8103"
 #define CTL_DEFAULT_TIMEOUT 10 /* seconds */
 #define CTL_MAX_TIMEOUT 3600 /* seconds */
 #define CTL_MAX_CAPABILITIES 16 /* the registry's own limit */
@@ -38,7 +39,7 @@ enum {
 typedef struct ctl ctl_t;
 
 /* The daemon a command talks to (CTL_OFFLINE: none). */
-typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET } ctl_server_t;
+typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET, CTL_ESCROW } ctl_server_t;
 
 /* One entry of the command table in main.c. */
 typedef struct {
@@ -55,12 +56,13 @@ typedef struct {
 struct ctl {
 	const char *registry; /* base URL, as given (a trailing '/' is ignored) */
 	const char *wallet; /* the wallet's base URL, likewise */
+	const char *escrow; /* the escrow's base URL, likewise */
 	const char *token; /* bearer token or NULL */
 	bool json; /* print the server's JSON as-is */
 	long timeout_s;
 	const ctl_cmd_t *cmd; /* the command running, for its usage line */
-	const char *url; /* the base URL of cmd's server (registry or wallet) */
-	const char *server_name; /* "registry", "wallet": for messages */
+	const char *url; /* the base URL of cmd's server (registry, wallet or escrow) */
+	const char *server_name; /* "registry", "wallet", "escrow": for messages */
 };
 
 /* main.c: the usage line of the global options. */
@@ -211,7 +213,7 @@ void out_table_add(out_table_t *t, const char *const *row);
 DUX_MUST_USE int out_table_print(const out_table_t *t);
 void out_table_free(out_table_t *t);
 
-/* ---- wallet.c: what the wallet commands share ------------------------------------------- */
+/* ---- wallet.c: what the wallet commands share (the escrow commands use them too) ---------- */
 
 #define WALLET_IDEM_MAX 128 /* the wallet's bound on an Idempotency-Key */
 #define WALLET_IDEM_HEADER_LEN (sizeof "Idempotency-Key: " + WALLET_IDEM_MAX)
@@ -231,6 +233,18 @@ DUX_MUST_USE int wallet_check_idem(const ctl_t *ctl, const char *key);
 void wallet_idem_header(const char *key, char ret[WALLET_IDEM_HEADER_LEN]);
 /* The string member key of o, "" when it is missing or not a string. Borrowed from o. */
 const char *wallet_str(const cJSON *o, const char *key);
+
+/* ---- escrow.c: what the escrow commands share ---------------------------------------------- */
+
+#define ESCROW_ID_LEN 36 /* "esc_" + 32 lowercase hex */
+#define ESCROW_NAME_MAX 128 /* api_id, task_id: the escrow's bound */
+
+/* An escrow id ("esc_" + 32 lowercase hex), or a usage error naming what. */
+DUX_MUST_USE int escrow_check_id(const ctl_t *ctl, const char *what, const char *s);
+/* An api_id or task_id: 1 to 128 of [A-Za-z0-9._:-], or a usage error naming opt. */
+DUX_MUST_USE int escrow_check_name(const ctl_t *ctl, const char *opt, const char *s);
+/* Whole seconds of an RFC 3339 time with fractions ("...:00.123Z" -> "...:00Z") into buf. */
+const char *escrow_time(const char *at, char *buf, size_t len);
 
 /* ---- commands ----------------------------------------------------------------------------- */
 
@@ -252,5 +266,15 @@ int wallet_history(ctl_t *ctl, int argc, char **argv);
 int wallet_validate(ctl_t *ctl, int argc, char **argv);
 int wallet_faucet(ctl_t *ctl, int argc, char **argv);
 int wallet_check(ctl_t *ctl, int argc, char **argv);
+int escrow_create(ctl_t *ctl, int argc, char **argv);
+int escrow_show(ctl_t *ctl, int argc, char **argv);
+int escrow_list(ctl_t *ctl, int argc, char **argv);
+int escrow_release(ctl_t *ctl, int argc, char **argv);
+int escrow_refund(ctl_t *ctl, int argc, char **argv);
+int escrow_dispute(ctl_t *ctl, int argc, char **argv);
+int escrow_resolve(ctl_t *ctl, int argc, char **argv);
+int fund_show(ctl_t *ctl, int argc, char **argv);
+int audit_show(ctl_t *ctl, int argc, char **argv);
+int audit_verify(ctl_t *ctl, int argc, char **argv);
 
 #endif

@@ -50,11 +50,43 @@ static const ctl_cmd_t commands[] = {
 	 "admin, wallet.chain none only: credit new money to a ledger account", CTL_WALLET},
 	{"wallet", "check", wallet_check, "",
 	 "admin: recompute the ledger; exit 0 when it holds, 1 when not", CTL_WALLET},
+	{"escrow", "create", escrow_create,
+	 "--api-id ID --user-wallet ADDR --provider-wallet ADDR --amount FLOP [--task-id T]"
+	 " [--timeout S] [--idempotency-key K]",
+	 "hold a payment for an API call in escrow (the escrow id is printed last)", CTL_ESCROW},
+	{"escrow", "release", escrow_release,
+	 "ESCROW_ID (--result-hash HEX | --result-file FILE)",
+	 "service, admin: pay a held escrow out to the provider and the community fund",
+	 CTL_ESCROW},
+	{"escrow", "refund", escrow_refund, "ESCROW_ID [--reason failure|request]",
+	 "service, admin: give a held escrow back to the user", CTL_ESCROW},
+	{"escrow", "dispute", escrow_dispute, "ESCROW_ID --reason TEXT",
+	 "its creator: freeze a held escrow until an admin resolves it", CTL_ESCROW},
+	{"escrow", "resolve", escrow_resolve,
+	 "ESCROW_ID --outcome refund|release|split [--provider-amount FLOP]",
+	 "admin: settle a disputed escrow (split: --provider-amount to the provider side)",
+	 CTL_ESCROW},
+	{"escrow", "show", escrow_show, "ESCROW_ID", "show one escrow, every field", CTL_ESCROW},
+	{"escrow", "list", escrow_list,
+	 "[--user ADDR] [--provider ADDR] [--api-id ID] [--status S] [--limit N] [--cursor C]"
+	 " [--all]",
+	 "list escrows (yours; services and admins see all; --all follows every page)",
+	 CTL_ESCROW},
+	{"fund", NULL, fund_show, "[--limit N]",
+	 "the community fund: balance, threshold, rate, shard accounts, latest inflows",
+	 CTL_ESCROW},
+	{"audit", "show", audit_show, "[--after N] [--limit N]",
+	 "service, admin: entries of the escrow's audit log", CTL_ESCROW},
+	{"audit", "verify", audit_verify, "[--from-seq N]",
+	 "service, admin: check every hash, link and signature of the audit log (exit 1: it"
+	 " does not hold)",
+	 CTL_ESCROW},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--wallet URL] [--token TOKEN | "
-				"--token-file FILE] [--json] [--timeout SECONDS] COMMAND [ARGS]";
+const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--wallet URL] [--escrow URL] "
+				"[--token TOKEN | --token-file FILE] [--json] [--timeout SECONDS] "
+				"COMMAND [ARGS]";
 
 /* A token read from --token-file: main's, for the whole run. */
 static char token_buf[DUX_TOKEN_MAX + 2];
@@ -63,13 +95,16 @@ static void help(FILE *f)
 {
 	fprintf(f, "%s\n\n", ctl_global_usage);
 	fputs("The command-line client of a Dux_OS network: node identity, registration and\n"
-	      "heartbeats, the node registry, Flopcoin addresses, the wallet and bearer tokens.\n\n"
+	      "heartbeats, the node registry, Flopcoin addresses, the wallet, escrows, the\n"
+	      "community fund, the escrow's audit log and bearer tokens.\n\n"
 	      "Global options (before the command):\n",
 	      f);
 	fprintf(f, "  --registry URL     registry base URL (env DUXOS_REGISTRY_URL, default %s)\n",
 		CTL_DEFAULT_REGISTRY);
 	fprintf(f, "  --wallet URL       wallet base URL (env DUXOS_WALLET_URL, default %s)\n",
 		CTL_DEFAULT_WALLET);
+	fprintf(f, "  --escrow URL       escrow base URL (env DUXOS_ESCROW_URL, default %s)\n",
+		CTL_DEFAULT_ESCROW);
 	fputs("  --token TOKEN      bearer token sent to the server (env DUXOS_TOKEN)\n"
 	      "  --token-file FILE  read the bearer token from FILE (first line) instead\n"
 	      "  --json             print the server's JSON as-is, one document, for scripts\n",
@@ -86,7 +121,8 @@ static void help(FILE *f)
 	      "  0  success\n"
 	      "  1  the server refused the request (4xx);\n"
 	      "     address validate, wallet validate: the address is not valid;\n"
-	      "     wallet check: the ledger does not hold\n"
+	      "     wallet check: the ledger does not hold;\n"
+	      "     audit verify: the audit log does not verify\n"
 	      "  2  usage error: unknown command or option, missing or malformed argument\n"
 	      "  3  the server is unreachable, answered 5xx, or answered something unexpected\n"
 	      "  4  local error: key or token file unreadable, cannot write a file,\n"
@@ -180,10 +216,20 @@ static int read_token_file(ctl_t *ctl, const char *path)
 /* Parses the global options; returns -1 to go on, or an exit status. */
 static int parse_globals(ctl_t *ctl, int argc, char **argv)
 {
-	enum { O_REGISTRY = 256, O_WALLET, O_TOKEN, O_TOKEN_FILE, O_JSON, O_TIMEOUT, O_VERSION };
+	enum {
+		O_REGISTRY = 256,
+		O_WALLET,
+		O_ESCROW,
+		O_TOKEN,
+		O_TOKEN_FILE,
+		O_JSON,
+		O_TIMEOUT,
+		O_VERSION
+	};
 	static const struct option lo[] = {
 		{"registry", required_argument, NULL, O_REGISTRY},
 		{"wallet", required_argument, NULL, O_WALLET},
+		{"escrow", required_argument, NULL, O_ESCROW},
 		{"token", required_argument, NULL, O_TOKEN},
 		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"json", no_argument, NULL, O_JSON},
@@ -201,6 +247,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		switch (c) {
 		case O_REGISTRY: ctl->registry = optarg; break;
 		case O_WALLET: ctl->wallet = optarg; break;
+		case O_ESCROW: ctl->escrow = optarg; break;
 		case O_TOKEN:
 			ctl->token = optarg;
 			token_given = true;
@@ -239,6 +286,10 @@ static int choose_server(ctl_t *ctl, const ctl_cmd_t *cmd)
 		opt = "--wallet";
 		ctl->url = ctl->wallet;
 		ctl->server_name = "wallet";
+	} else if (cmd->server == CTL_ESCROW) {
+		opt = "--escrow";
+		ctl->url = ctl->escrow;
+		ctl->server_name = "escrow";
 	}
 	if (cmd->server != CTL_OFFLINE && !url_ok(ctl->url))
 		return global_fail("%s must be an http:// or https:// URL, got \"%s\"", opt,
@@ -279,10 +330,12 @@ int main(int argc, char **argv)
 {
 	const char *env_url = getenv("DUXOS_REGISTRY_URL");
 	const char *env_wallet = getenv("DUXOS_WALLET_URL");
+	const char *env_escrow = getenv("DUXOS_ESCROW_URL");
 	const char *env_token = getenv("DUXOS_TOKEN");
 	ctl_t ctl = {
 		.registry = env_url && *env_url ? env_url : CTL_DEFAULT_REGISTRY,
 		.wallet = env_wallet && *env_wallet ? env_wallet : CTL_DEFAULT_WALLET,
+		.escrow = env_escrow && *env_escrow ? env_escrow : CTL_DEFAULT_ESCROW,
 		.token = env_token && *env_token ? env_token : NULL,
 		.timeout_s = CTL_DEFAULT_TIMEOUT,
 	};

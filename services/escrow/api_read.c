@@ -104,32 +104,27 @@ void api_list(dux_req_t *r, void *app)
 	dux_reply_json(r, 200, out);
 }
 
-/* The fund: its balance now (from the wallet), its shards, its rate and threshold, the total
- * it received, and the latest inflows. */
+/* The fund: its balance as the fund job last read it from the wallet (every
+ * escrow.fund_interval_ms; changed_at: when it last changed), its shards, rate and threshold,
+ * the total it received, and the latest inflows. No wallet call per request: the route is
+ * public. */
 void api_fund(dux_req_t *r, void *app)
 {
 	escrow_t *e = app;
 	int64_t limit;
 	if (!dux_req_query_i64(r, "limit", 20, 1, PAGE_MAX, &limit))
 		return;
-	wl_resp_t w;
-	int rc = wl_call(e, "GET", "/v1/wallet/balance", NULL, NULL, NULL, &w);
-	cJSON *total = cJSON_GetObjectItemCaseSensitive(w.json, "total");
-	if (rc < 0 || w.status != 200 || !total) {
-		wl_resp_clear(&w);
-		dux_reply_header(r, "Retry-After", "2");
-		dux_reply_problem(r, 503, "wallet-unavailable", "the wallet cannot tell the fund's balance now");
-		return;
-	}
 	char lim[24], thr[DUX_MONEY_STRLEN];
 	snprintf(lim, sizeof lim, "%lld", (long long)limit);
 	const char *p[] = {lim};
 	dux_db_conn_t *c;
 	PGresult *res = NULL;
-	rc = dux_db_acquire(dux_daemon_db(e->d), &c);
+	int rc = dux_db_acquire(dux_daemon_db(e->d), &c);
 	if (rc == 0) {
 		rc = dux_db_exec(c,
-				 "SELECT json_build_object('total_inflow', flop(coalesce((SELECT"
+				 "SELECT json_build_object('balance', (SELECT flop(balance) FROM fund_state),"
+				 " 'changed_at', (SELECT utc_text(updated_at) FROM fund_state),"
+				 " 'total_inflow', flop(coalesce((SELECT"
 				 " sum(paid_community) FROM escrows), 0)::bigint),"
 				 " 'inflows', coalesce((SELECT json_agg(json_build_object('escrow_id', id,"
 				 " 'api_id', api_id, 'amount', flop(paid_community), 'at',"
@@ -141,18 +136,21 @@ void api_fund(dux_req_t *r, void *app)
 	cJSON *out = rc == 0 ? cJSON_Parse(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
 	if (!out) {
-		wl_resp_clear(&w);
 		dux_reply_err(r, rc < 0 ? rc : DUX_ENOMEM, "the fund");
 		return;
 	}
-	cJSON_AddItemToObject(out, "balance",
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(total, "balance"), 1));
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(out, "balance"))) {
+		cJSON_Delete(out);
+		dux_reply_header(r, "Retry-After", "2");
+		dux_reply_problem(r, 503, "fund-not-ready",
+				  "the fund's balance is not known yet (is the wallet up?)");
+		return;
+	}
 	cJSON_AddStringToObject(out, "threshold", dux_money_format(e->fund_threshold, thr));
 	cJSON_AddNumberToObject(out, "community_bps", (double)e->cfg.community_bps);
 	cJSON *shards = cJSON_AddArrayToObject(out, "shards");
 	for (int i = 0; i < e->nshards; i++)
 		cJSON_AddItemToArray(shards, cJSON_CreateString(e->shards[i]));
-	wl_resp_clear(&w);
 	dux_reply_json(r, 200, out);
 }
 

@@ -184,6 +184,11 @@ void api_release(dux_req_t *r, void *app)
 		dux_reply_err(r, rc, "the escrow");
 		goto out;
 	}
+	if (*row.result_hash && strcmp(row.result_hash, x.result_hash) != 0) {
+		dux_reply_problem(r, 409, "result-differs",
+				  "escrow %s is %s with another result hash", x.id, row.status);
+		goto out;
+	}
 	if (strcmp(row.status, "held") == 0 && !validate_result(e, r, &row, x.result_hash, &validation))
 		goto out;
 	if (begin(e, r, &x, "released"))

@@ -78,6 +78,7 @@ typedef struct {
 	int32_t community_bps;
 	int64_t split_amount;
 	char reason[32]; /* set with the intent, kept by the final state */
+	char result_hash[65]; /* of a release; "" before */
 } escrow_row_t;
 
 /* Reads an escrow (FOR UPDATE when lock). */

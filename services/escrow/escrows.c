@@ -29,7 +29,7 @@ int escrows_get(dux_db_conn_t *c, const char *id, char **ret_json)
 #define ROW_COLUMNS \
 	"id, status, user_wallet, provider_wallet, fund_account, owner, coalesce(task_id, ''), amount," \
 	" provider_share, community_share, community_bps, coalesce(split_amount, 0)," \
-	" coalesce(reason, '')"
+	" coalesce(reason, ''), coalesce(result_hash, '')"
 
 static void copy(char *dst, size_t len, const PGresult *res, int col)
 {
@@ -65,6 +65,7 @@ int escrows_load(dux_db_conn_t *c, const char *id, bool lock, escrow_row_t *ret)
 	ret->community_bps = (int32_t)dux_db_i64(res, 0, 10);
 	ret->split_amount = dux_db_i64(res, 0, 11);
 	copy(ret->reason, sizeof ret->reason, res, 12);
+	copy(ret->result_hash, sizeof ret->result_hash, res, 13);
 	PQclear(res);
 	return 0;
 }

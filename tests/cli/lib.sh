@@ -76,6 +76,12 @@ err_has() { grep -q -- "$1" <<<"$ERR"; }
 err_lacks() { ! grep -q -- "$1" <<<"$ERR"; }
 last_word() { awk 'NF { w = $NF } END { print w }' <<<"$OUT"; }
 mode_of() { stat -c %a "$1"; }
+# mistype ADDR: ADDR with its last character changed (never to itself)
+mistype() {
+    local last=${1: -1} other=x
+    [[ $last != x ]] || other=y
+    printf '%s' "${1%?}$other"
+}
 count_of() { grep -o -- "$1" <<<"$OUT" | wc -l; }
 
 # ---- set-up ----------------------------------------------------------------------------------
@@ -132,9 +138,21 @@ lib_setup() {
     fi
 }
 
-# start_daemon NAME BIN CONFIG URL: starts BIN --config CONFIG with its log in $T/NAME.log and
-# waits until URL/readyz answers; sets DAEMON_PID.
-start_daemon() {
+# forget_daemon PID: reaps a daemon that has exited; its number may be reused, never kill it again
+forget_daemon() {
+    local p rest=()
+    wait "$1" 2>/dev/null
+    for p in "${DAEMON_PIDS[@]}"; do
+        [[ $p == "$1" ]] || rest+=("$p")
+    done
+    DAEMON_PIDS=("${rest[@]}")
+}
+
+# try_start_daemon NAME BIN CONFIG URL: starts BIN --config CONFIG with its log in $T/NAME.log
+# and waits until URL/readyz answers; sets DAEMON_PID. Returns 1 when the daemon exited because
+# a port it was given had been taken meanwhile (free_port cannot reserve one): the caller may
+# choose other ports and try again. Any other failure is fatal.
+try_start_daemon() {
     local name=$1 bin=$2 config=$3 url=$4
     "$bin" --config "$config" >"$T/$name.log" 2>&1 &
     DAEMON_PID=$!
@@ -142,6 +160,11 @@ start_daemon() {
     for _ in $(seq 1 300); do
         curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null && return 0
         if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            if grep -q 'Address already in use' "$T/$name.log"; then
+                note "$name: a port was taken meanwhile; trying others"
+                forget_daemon "$DAEMON_PID"
+                return 1
+            fi
             show_log "$name"
             die "$name exited during start-up"
         fi
@@ -149,6 +172,14 @@ start_daemon() {
     done
     show_log "$name"
     die "$name was not ready at $url/readyz within 30 s"
+}
+
+# start_daemon NAME BIN CONFIG URL: try_start_daemon, and a taken port is fatal too.
+start_daemon() {
+    if ! try_start_daemon "$@"; then
+        show_log "$1"
+        die "$1 exited during start-up"
+    fi
 }
 
 show_log() {

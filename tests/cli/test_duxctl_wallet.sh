@@ -131,7 +131,7 @@ test_usage() {
     run "send --amount 1." 2 offline wallet send --to "$good" --amount 1.
     run "send --amount ' 1'" 2 offline wallet send --to "$good" --amount ' 1'
     run "send --amount 99999999999999" 2 offline wallet send --to "$good" --amount 99999999999999
-    run "send --to a mistyped address" 2 offline wallet send --to "${good%?}x" --amount 1
+    run "send --to a mistyped address" 2 offline wallet send --to "$(mistype "$good")" --amount 1
     expect "names --to and the reason" err_has -- '--to .* is not a Flopcoin address'
     run "send --from equal to --to" 2 offline wallet send --to "$good" --from "$good" --amount 1
     run "send --memo too long" 2 offline wallet send --to "$good" --amount 1 \
