@@ -91,8 +91,9 @@ static int insert_tx(dux_db_conn_t *c, void *arg)
 		c, "escrow_insert",
 		"INSERT INTO escrows AS e (id, api_id, user_wallet, provider_wallet, owner, amount,"
 		" community_bps, community_share, provider_share, fund_account, task_id, idem_key,"
-		" status, timeout_at) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::int, $8::bigint,"
-		" $9::bigint, $10, $11, $12, 'creating', now() + make_interval(secs => $13::bigint))"
+		" status, timeout_s, timeout_at) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::int,"
+		" $8::bigint, $9::bigint, $10, $11, $12, 'creating', $13::bigint,"
+		" now() + make_interval(secs => $13::bigint))"
 		" ON CONFLICT (owner, idem_key) WHERE idem_key IS NOT NULL DO NOTHING"
 		" RETURNING escrow_json(e)::text",
 		13, p, &res);
@@ -176,14 +177,30 @@ static int hold(create_t *x, const char *user_token, wl_resp_t *resp)
 	return r;
 }
 
-static void reply_failed(dux_req_t *r, const wl_resp_t *w)
+/* The wallet refused the hold: its reason, with the escrow that recorded the failure. */
+static void reply_failed(dux_req_t *r, const wl_resp_t *w, const char *id)
 {
-	int status = w->status == 403 || w->status == 422 || w->status == 404 ? (int)w->status
-		     : w->status == 401 ? 401
-					: 502;
-	const char *code = w->status == 404 ? "account-not-found" : *w->problem ? w->problem
-									       : "wallet-refused";
-	dux_reply_problem(r, status, code, "the wallet refused the hold: %s", w->detail);
+	bool delegation = strcmp(w->problem, "invalid-delegation") == 0;
+	if (w->status == 401 && !delegation) {
+		/* the escrow's own token: the operator's problem, not the caller's */
+		dux_reply_problem(r, 502, "wallet-auth",
+				  "the wallet refused this daemon's token (escrow %s failed)", id);
+		return;
+	}
+	int status = w->status == 401 || w->status == 403 || w->status == 404 || w->status == 422
+			     ? (int)w->status
+			     : 422;
+	dux_reply_problem(r, status, *w->problem ? w->problem : "wallet-refused",
+			  "the wallet refused the hold: %s (escrow %s failed)", w->detail, id);
+}
+
+static bool status_is(const char *json, const char *status)
+{
+	cJSON *j = cJSON_Parse(json);
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
+	bool is = s && strcmp(s, status) == 0;
+	cJSON_Delete(j);
+	return is;
 }
 
 /* After the intent: the hold and its outcome. */
@@ -203,10 +220,15 @@ static void hold_and_reply(dux_req_t *r, create_t *x)
 	}
 	if (m.status && dux_db_tx(dux_daemon_db(x->e->d), NULL, mark_tx, &m) < 0)
 		m.status = NULL; /* recorded later by the recovery job */
-	if (m.status && strcmp(m.status, "held") == 0) {
+	if (m.status && strcmp(m.status, "held") == 0 && status_is(m.json, "failed")) {
+		/* the recovery job gave up on it first: its late hold is being voided */
+		dux_reply_problem(r, 409, "create-abandoned",
+				  "escrow %s was given up before the wallet answered; its hold is"
+				  " released", x->id);
+	} else if (m.status && strcmp(m.status, "held") == 0) {
 		reply_db_json(r, 201, m.json);
 	} else if (m.status) {
-		reply_failed(r, &w);
+		reply_failed(r, &w, x->id);
 	} else {
 		/* the wallet may or may not hold it: the recovery job will find out */
 		reply_db_json(r, 202, x->json);
@@ -227,7 +249,8 @@ static bool same_request(const create_t *x)
 			   x->provider) == 0 &&
 		    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "amount")),
 			   dux_money_format(x->amount, amount)) == 0 &&
-		    (task ? x->task_id && strcmp(task, x->task_id) == 0 : !x->task_id);
+		    (task ? x->task_id && strcmp(task, x->task_id) == 0 : !x->task_id) &&
+		    cJSON_GetNumberValue(cJSON_GetObjectItem(j, "timeout")) == (double)x->timeout;
 	cJSON_Delete(j);
 	return same;
 }
@@ -254,6 +277,13 @@ void api_create(dux_req_t *r, void *app)
 	dux_random_id(x.id + 4);
 	memcpy(x.id, "esc_", 4);
 	x.fund = fund_shard_for(e, x.id);
+	for (int i = 0; i < fund_shard_count(); i++)
+		if (strcmp(x.user, e->shards[i]) == 0 || strcmp(x.provider, e->shards[i]) == 0) {
+			dux_reply_problem(r, 422, "fund-account",
+					  "%s is an account of the community fund",
+					  strcmp(x.user, e->shards[i]) == 0 ? "user_wallet" : "provider_wallet");
+			goto out;
+		}
 	if (!*x.fund) {
 		dux_reply_header(r, "Retry-After", "2");
 		dux_reply_problem(r, 503, "fund-not-ready",

@@ -149,7 +149,7 @@ void api_fund(dux_req_t *r, void *app)
 	cJSON_AddStringToObject(out, "threshold", dux_money_format(e->fund_threshold, thr));
 	cJSON_AddNumberToObject(out, "community_bps", (double)e->cfg.community_bps);
 	cJSON *shards = cJSON_AddArrayToObject(out, "shards");
-	for (int i = 0; i < e->nshards; i++)
+	for (int i = 0; i < fund_shard_count(); i++)
 		cJSON_AddItemToArray(shards, cJSON_CreateString(e->shards[i]));
 	dux_reply_json(r, 200, out);
 }

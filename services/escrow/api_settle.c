@@ -293,20 +293,23 @@ void api_resolve(dux_req_t *r, void *app)
 	}
 	snprintf(reason, sizeof reason, "resolved_%s", x.resolution);
 	x.reason = reason;
+	escrow_row_t row;
+	dux_db_conn_t *c;
+	rc = dux_db_acquire(dux_daemon_db(e->d), &c);
+	if (rc == 0) {
+		rc = escrows_load(c, x.id, false, &row);
+		dux_db_release(dux_daemon_db(e->d), c);
+	}
 	/* the split must fit the escrow (whose amount never changes) */
-	if (split) {
-		escrow_row_t row;
-		dux_db_conn_t *c;
-		rc = dux_db_acquire(dux_daemon_db(e->d), &c);
-		if (rc == 0) {
-			rc = escrows_load(c, x.id, false, &row);
-			dux_db_release(dux_daemon_db(e->d), c);
-		}
-		if (rc == 0 && x.split > row.amount) {
-			if (dux_verr_set(&err, "provider_amount", "is more than the escrow's amount") < 0)
-				dux_reply_verr(r, &err);
-			goto out;
-		}
+	if (rc == 0 && split && x.split > row.amount) {
+		if (dux_verr_set(&err, "provider_amount", "is more than the escrow's amount") < 0)
+			dux_reply_verr(r, &err);
+		goto out;
+	}
+	if (rc == 0 && strcmp(row.status, "resolved") == 0 && strcmp(row.reason, reason) != 0) {
+		dux_reply_problem(r, 409, "already-resolved", "escrow %s was resolved otherwise (%s)",
+				  x.id, row.reason);
+		goto out;
 	}
 	if (begin(e, r, &x, "resolved"))
 		complete(e, r, &x, NULL);

@@ -25,6 +25,8 @@ typedef struct {
 	char *tasks_token;       /* secret: token for the task engine */
 	char *audit_key_file;    /* Ed25519 private key signing the audit log */
 	int64_t recovery_interval_ms;
+	int64_t recovery_grace_ms; /* an intent older than this is the recovery job's */
+	int64_t wallet_timeout_ms; /* one attempt of a wallet call (3 attempts at most) */
 	int64_t fund_interval_ms;
 } escrow_cfg_t;
 
@@ -76,6 +78,7 @@ typedef struct {
 	char task_id[129];
 	int64_t amount, provider_share, community_share;
 	int32_t community_bps;
+	int64_t timeout_s; /* asked at create */
 	int64_t split_amount;
 	char reason[32]; /* set with the intent, kept by the final state */
 	char result_hash[65]; /* of a release; "" before */
@@ -94,6 +97,8 @@ int moves_settle(escrow_t *e, const escrow_row_t *row, const char *outcome,
  * with the intent), with the audit entry and the event. ret_json (may be NULL): the escrow. */
 int moves_finish(escrow_t *e, const escrow_row_t *row, int64_t paid_provider,
 		 int64_t paid_community, const char *actor, char **ret_json);
+/* True for the statuses a wallet step is under way in: releasing, refunding, resolving. */
+bool moves_is_intent(const char *status);
 /* The whole step: settle in the wallet, then finish. DUX_EUNAVAIL: the wallet gave no answer
  * (the intent stays for the recovery job); DUX_ECONFLICT: it refused (resp says why). */
 int moves_complete(escrow_t *e, const escrow_row_t *row, const char *actor, char **ret_json,
@@ -118,6 +123,9 @@ int audit_init(escrow_t *e, char *err, size_t len);
 int fund_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
 /* Job in every copy: loads (or makes) the shard accounts until they exist. */
 int fund_shards_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
+/* The number of shard accounts ready (0 until they all exist); e->shards[0..n) are then set
+ * for good. */
+int fund_shard_count(void);
 /* The shard of an escrow id ("" while the fund is not ready). */
 const char *fund_shard_for(escrow_t *e, const char *escrow_id);
 

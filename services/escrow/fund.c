@@ -19,6 +19,11 @@
 static pthread_mutex_t shards_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int ready_shards; /* e->nshards, published once all exist */
 
+int fund_shard_count(void)
+{
+	return atomic_load(&ready_shards);
+}
+
 const char *fund_shard_for(escrow_t *e, const char *escrow_id)
 {
 	int n = atomic_load(&ready_shards);
@@ -127,7 +132,7 @@ static int announce_tx(dux_db_conn_t *c, void *arg)
 	cJSON *data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "balance", dux_money_format(x->balance, flop));
 	cJSON_AddStringToObject(data, "threshold", dux_money_format(x->e->fund_threshold, thr));
-	cJSON_AddNumberToObject(data, "shards", x->e->nshards);
+	cJSON_AddNumberToObject(data, "shards", fund_shard_count());
 	dux_json_add_time(data, "at", dux_now_us());
 	r = dux_outbox_emit(c, "fund.balance", "community-fund", data);
 	cJSON_Delete(data);

@@ -40,6 +40,11 @@ static const dux_cfg_opt_t options[] = {
 	 "Ed25519 private key (PEM) that signs the audit log"},
 	{"escrow.recovery_interval_ms", DUX_CFG_INT, E(recovery_interval_ms), "1000", 50, 60000, 0,
 	 "milliseconds between rounds of the recovery and timeout job"},
+	{"escrow.recovery_grace_ms", DUX_CFG_INT, E(recovery_grace_ms), "60000", 1000, 3600000, 0,
+	 "milliseconds an unfinished step is left to its request before the recovery job takes it"
+	 " over (more than 3 x escrow.wallet_timeout_ms)"},
+	{"escrow.wallet_timeout_ms", DUX_CFG_INT, E(wallet_timeout_ms), "10000", 100, 600000, 0,
+	 "milliseconds one attempt of a call to the wallet may take (up to 3 attempts)"},
 	{"escrow.fund_interval_ms", DUX_CFG_INT, E(fund_interval_ms), "1000", 100, 600000, 0,
 	 "milliseconds between checks of the fund's balance (fund.balance when it changed)"},
 	{NULL, 0, 0, NULL, 0, 0, 0, NULL},
@@ -83,6 +88,11 @@ static int check(void *app, char *err, size_t len)
 	if (c->min_timeout > c->default_timeout || c->default_timeout > c->max_timeout) {
 		snprintf(err, len, "escrow.default_timeout: must lie within escrow.min_timeout and"
 				   " escrow.max_timeout");
+		return DUX_EINVAL;
+	}
+	if (c->recovery_grace_ms <= 3 * c->wallet_timeout_ms + 1000) {
+		snprintf(err, len, "escrow.recovery_grace_ms: must exceed 3 x escrow.wallet_timeout_ms"
+				   " + 1000 (a request may still be waiting for the wallet until then)");
 		return DUX_EINVAL;
 	}
 	int r = money_option("escrow.max_amount", c->max_amount, &e->max_amount, err, len);

@@ -100,9 +100,13 @@ static int finish_tx(dux_db_conn_t *c, void *arg)
 	if (!mine)
 		return escrows_get(c, x->row->id, &x->json);
 	cJSON *data = cJSON_Parse(x->json);
-	char type[32];
-	snprintf(type, sizeof type, "escrow.%s", status);
-	r = data ? dux_outbox_emit(c, type, x->row->id, data) : DUX_ENOMEM;
+	/* the types as literals, where tests/contract/event_schemas.sh finds them */
+	r = data ? dux_outbox_emit(c,
+				   strcmp(status, "released") == 0   ? "escrow.released"
+				   : strcmp(status, "refunded") == 0 ? "escrow.refunded"
+								     : "escrow.resolved",
+				   x->row->id, data)
+		 : DUX_ENOMEM;
 	if (r == 0)
 		r = audit_queue(c, status, x->row->id, x->actor, data);
 	cJSON_Delete(data);
@@ -121,9 +125,18 @@ int moves_finish(escrow_t *e, const escrow_row_t *row, int64_t paid_provider,
 	return r;
 }
 
+bool moves_is_intent(const char *status)
+{
+	return strcmp(status, "releasing") == 0 || strcmp(status, "refunding") == 0 ||
+	       strcmp(status, "resolving") == 0;
+}
+
 int moves_complete(escrow_t *e, const escrow_row_t *row, const char *actor, char **ret_json,
 		   wl_resp_t *resp)
 {
+	memset(resp, 0, sizeof *resp);
+	if (!moves_is_intent(row->status))
+		return DUX_ECONFLICT; /* finished meanwhile: nothing to do */
 	const char *outcome = strcmp(row->status, "releasing") == 0   ? "release"
 			      : strcmp(row->status, "refunding") == 0 ? "refund"
 			      : strcmp(row->reason, "resolved_release") == 0 ? "release"

@@ -1,11 +1,15 @@
 /* recovery.c - one copy of the daemon finishes what a crash or a lost answer left half done,
  * and refunds escrows past their timeout.
  *
- *   creating  (older than CREATE_GRACE_S) the holds exist in the wallet: held; they do not:
- *             failed (create_unconfirmed), nothing was moved
- *   releasing, refunding, resolving (older than STEP_GRACE_S): the wallet step again (its ids
- *             make it idempotent), then the final state
- *   held past timeout_at: refunding with reason refunded_timeout, then the same */
+ *   creating  (older than escrow.recovery_grace_ms) the holds exist in the wallet: held; they
+ *             do not: failed (create_unconfirmed), nothing was moved
+ *   releasing, refunding, resolving (as old): the wallet step again (its ids make it
+ *             idempotent), then the final state
+ *   held past timeout_at: refunding with reason refunded_timeout, then the same
+ *   failed (create_unconfirmed) in the last day, every 5 minutes: a hold that reached the
+ *             wallet after all (a request it ran late) is voided, so no money stays held.
+ * The grace is longer than any request can wait for the wallet (3 attempts of
+ * escrow.wallet_timeout_ms), so the job never races a request still under way. */
 #include "escrow.h"
 #include <dux/bus.h>
 #include <dux/log.h>
@@ -13,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CREATE_GRACE_S "30" /* longer than a create request can take */
-#define STEP_GRACE_S "5"
 #define BATCH "50"
 
 typedef struct {
@@ -32,7 +34,8 @@ static int settle_create_tx(dux_db_conn_t *c, void *arg)
 	PGresult *res;
 	int r = dux_db_exec(c,
 			    "UPDATE escrows e SET status = $2, reason = $3, updated_at = now(),"
-			    " finished_at = CASE WHEN $2 = 'failed' THEN now() END"
+			    " finished_at = CASE WHEN $2 = 'failed' THEN now() END,"
+			    " late_check_at = CASE WHEN $2 = 'failed' THEN now() END"
 			    " WHERE id = $1 AND status = 'creating' RETURNING escrow_json(e)::text",
 			    3, p, &res);
 	if (r < 0 || PQntuples(res) == 0) {
@@ -82,6 +85,40 @@ static void finish_step(escrow_t *e, const escrow_row_t *row)
 		dux_info("recovered escrow %s: %s finished", row->id, row->status);
 }
 
+/* Voids the holds of escrows given up on (create_unconfirmed) that reached the wallet after
+ * all: the escrow's identity made them, so it may void them; the void ids are derived, so a
+ * hold already voided answers "existed". */
+static void void_late_holds(escrow_t *e, dux_db_conn_t *c)
+{
+	PGresult *res;
+	if (dux_db_exec(c,
+			"SELECT id FROM escrows WHERE status = 'failed' AND late_check_at <= now()"
+			" AND finished_at > now() - interval '1 day' ORDER BY late_check_at LIMIT 20",
+			0, NULL, &res) < 0)
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		escrow_row_t row;
+		wl_resp_t w;
+		if (escrows_load(c, PQgetvalue(res, i, 0), false, &row) < 0)
+			continue;
+		memset(&w, 0, sizeof w);
+		int64_t pp, pc;
+		int rv = moves_settle(e, &row, "refund", &pp, &pc, &w);
+		if (rv == 0)
+			dux_warn("escrow %s: a hold reached the wallet after the escrow gave up on it;"
+				 " voided", row.id);
+		/* voided: done; no hold yet (404) or no answer: look again in five minutes */
+		const char *p[] = {row.id, rv == 0 ? "t" : "f"};
+		if (dux_db_exec(c,
+				"UPDATE escrows SET late_check_at = CASE WHEN $2::boolean THEN NULL"
+				" ELSE now() + interval '5 min' END WHERE id = $1",
+				2, p, NULL) < 0)
+			dux_warn("escrow %s: could not record the late-hold check", row.id);
+		wl_resp_clear(&w);
+	}
+	PQclear(res);
+}
+
 /* Held escrows past their timeout become refunding (refunded_timeout), dated an hour back so
  * that this same round refunds them. */
 static int expire(dux_db_conn_t *c)
@@ -100,15 +137,19 @@ int recovery_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 	(void)d;
 	escrow_t *e = ctx;
 	PGresult *res;
+	char grace[24];
+	snprintf(grace, sizeof grace, "%lld", (long long)e->cfg.recovery_grace_ms);
+	const char *p[] = {grace};
 	int r = expire(c);
 	if (r == 0)
 		r = dux_db_exec(c,
-				"SELECT id FROM escrows WHERE status IN ('releasing', 'refunding',"
-				" 'resolving') AND updated_at < now() - interval '" STEP_GRACE_S " s'"
-				" UNION ALL (SELECT id FROM escrows WHERE status = 'creating'"
-				" AND updated_at < now() - interval '" CREATE_GRACE_S " s')"
+				"SELECT id FROM escrows WHERE status IN ('creating', 'releasing',"
+				" 'refunding', 'resolving')"
+				" AND updated_at < now() - make_interval(secs => $1::bigint / 1000.0)"
 				" LIMIT " BATCH,
-				0, NULL, &res);
+				1, p, &res);
+	if (r == 0)
+		void_late_holds(e, c);
 	if (r < 0)
 		return r;
 	int n = PQntuples(res);
@@ -118,7 +159,7 @@ int recovery_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 			continue;
 		if (strcmp(row.status, "creating") == 0)
 			finish_create(e, &row);
-		else if (strcmp(row.status, "held") != 0)
+		else if (moves_is_intent(row.status))
 			finish_step(e, &row);
 	}
 	PQclear(res);

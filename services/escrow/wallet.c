@@ -28,7 +28,8 @@ static dux_client_t *client_of(escrow_t *e)
 	dux_client_t *c = pthread_getspecific(client_key);
 	if (c)
 		return c;
-	dux_client_opts_t o = {.base_url = e->cfg.wallet_url, .timeout_ms = 10000, .retries = 2,
+	dux_client_opts_t o = {.base_url = e->cfg.wallet_url, .timeout_ms = e->cfg.wallet_timeout_ms,
+			       .retries = 2,
 			       .bearer = e->cfg.wallet_token};
 	if (dux_client_new(&o, &c) < 0)
 		return NULL;

@@ -2,7 +2,9 @@
  *
  * A caller debits only accounts it owns (owner = its token's subject). A service (the escrow
  * daemon) acting for an owner presents that owner's own token in Dux-On-Behalf-Of, so a
- * service can move an owner's money only while the owner has asked it to. */
+ * service can move an owner's money only while the owner has asked it to. A delegated call
+ * debits only the owner's accounts, never the service's own (the escrow owns the community
+ * fund's accounts: a user naming one must not be able to pay from it). */
 #include "wallet.h"
 #include <string.h>
 #include <time.h>
@@ -35,8 +37,9 @@ bool caller_of(wallet_t *w, dux_req_t *r, ledger_caller_t *who)
 				  "Dux-On-Behalf-Of must name a user or provider, not a service or admin");
 		return false;
 	}
+	/* acting for the owner: the owner's accounts, and no longer the service's own */
 	memcpy(who->delegator, o.sub, sizeof who->delegator);
-	who->principals[who->nprincipals++] = who->delegator;
+	who->principals[0] = who->delegator;
 	return true;
 }
 

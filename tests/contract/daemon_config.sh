@@ -10,7 +10,9 @@
 #
 # The daemon runs in a scratch directory standing for the repository root, where up.sh runs it:
 # a secret file the configuration names by a relative path (wallet.passphrase_file:
-# var/keys/wallet.passphrase, which up.sh generates) is there as a stand-in.
+# var/keys/wallet.passphrase, which up.sh generates) is there as a stand-in, and so is a private
+# key file named by a relative path (escrow.audit_key_file: a temporary Ed25519 key made with
+# openssl).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -40,15 +42,21 @@ run() {
 }
 
 # 0. Stand-ins for the secret files named relative to the repository root: <key>_file entries
-#    whose <key> is an option (and <key>_file is not).
+#    whose <key> is an option (and <key>_file is not); and for the private keys named relative
+#    to it: options <x>key_file (not public_key_file), which get an Ed25519 key from openssl.
 run "$BIN" --print-defaults
 [[ $RC -eq 0 ]] || die "--print-defaults exited $RC: $ERR"
 printf '%s\n' "$OUT" >"$TMP/defaults.yaml"
 config_keys "$TMP/defaults.yaml" | sort >"$TMP/default-keys"
 while IFS= read -r key; do
     [[ $key == *_file ]] || continue
-    grep -qxF -- "$key" "$TMP/default-keys" && continue
-    grep -qxF -- "${key%_file}" "$TMP/default-keys" || continue
+    if grep -qxF -- "$key" "$TMP/default-keys"; then
+        [[ $key == *key_file && $key != *public_key_file ]] || continue
+        kind=key
+    else
+        grep -qxF -- "${key%_file}" "$TMP/default-keys" || continue
+        kind=secret
+    fi
     section=${key%%.*} name=${key#*.}
     path=$(awk -v s="$section" -v k="$name" '
         /^[A-Za-z_][A-Za-z0-9_]*:[[:space:]]*$/ { cur = $0; sub(/:.*/, "", cur); next }
@@ -57,7 +65,12 @@ while IFS= read -r key; do
     ' "$CONFIG")
     [[ -n $path && $path != /* ]] || continue
     mkdir -p "$ROOT/$(dirname -- "$path")"
-    printf 'contract-test-secret\n' >"$ROOT/$path"
+    if [[ $kind == key ]]; then
+        openssl genpkey -algorithm ed25519 -out "$ROOT/$path" 2>"$TMP/openssl.err" ||
+            die "$key: openssl could not make an Ed25519 key: $(<"$TMP/openssl.err")"
+    else
+        printf 'contract-test-secret\n' >"$ROOT/$path"
+    fi
     note "$key: a stand-in for $path, which up.sh makes"
 done < <(config_keys "$CONFIG")
 

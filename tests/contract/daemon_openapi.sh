@@ -8,7 +8,9 @@
 #   describes no operation the daemon does not have;
 # - the daemon serves the file byte for byte at /openapi.yaml and /v1/openapi.yaml. It runs with
 #   its database at a closed port (serving the document needs none), and must exit 0 on SIGTERM.
-#   The DUXOS_X_Y=VALUE arguments are set in its environment (options it cannot start without).
+#   The DUXOS_X_Y=VALUE arguments are set in its environment (options it cannot start without);
+#   the VALUE @ed25519-key stands for the path of a temporary Ed25519 private key (PEM) that the
+#   script makes with openssl (DUXOS_ESCROW_AUDIT_KEY_FILE=@ed25519-key).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -38,6 +40,17 @@ cleanup() {
     rm -rf -- "$TMP"
 }
 trap cleanup EXIT
+
+# The settings for the daemon's environment, with @ed25519-key replaced by a key file made now.
+SETTINGS=()
+for kv in "${DAEMON_ENV[@]}"; do
+    if [[ ${kv#*=} == @ed25519-key ]]; then
+        openssl genpkey -algorithm ed25519 -out "$TMP/${kv%%=*}.pem" 2>"$TMP/openssl.err" ||
+            die "${kv%%=*}: openssl could not make an Ed25519 key: $(<"$TMP/openssl.err")"
+        kv=${kv%%=*}=$TMP/${kv%%=*}.pem
+    fi
+    SETTINGS+=("$kv")
+done
 
 # ---------------------------------------------------------------------------------------------
 # 1. Routes against paths.
@@ -91,7 +104,7 @@ db:
 bus:
   endpoint: ""
 YAML
-env "${DAEMON_ENV[@]}" "$BIN" --config "$TMP/config.yaml" >"$TMP/daemon.log" 2>&1 &
+env "${SETTINGS[@]}" "$BIN" --config "$TMP/config.yaml" >"$TMP/daemon.log" 2>&1 &
 PID=$!
 
 show_log() {

@@ -61,9 +61,9 @@ for m in $(comm -3 <(printf '%s\n' "${written[@]}") <(printf '%s\n' "${props[@]}
 done
 for m in "${written[@]}"; do
     if [[ $m == subject ]]; then
-        ! printf '%s\n' "${required[@]}" | grep -qx subject || fail "envelope.json: subject is optional, not required"
+        ! grep -qxF subject <<<"$(printf '%s\n' "${required[@]}")" || fail "envelope.json: subject is optional, not required"
     else
-        printf '%s\n' "${required[@]}" | grep -qx "$m" || fail "envelope.json: $m is not required"
+        grep -qxF -- "$m" <<<"$(printf '%s\n' "${required[@]}")" || fail "envelope.json: $m is not required"
     fi
 done
 [[ $(get "$envelope" additionalProperties) == false ]] || fail "envelope.json: additionalProperties is not false"
@@ -83,10 +83,10 @@ declare -A TYPES=()
 for e in "${emits[@]}" "${inserts[@]}"; do
     read -r type file <<<"$e"
     if [[ $type == "?" ]]; then
-        if printf '%s\n' "${emits[@]}" | grep -qxF -- "? $file"; then
+        if grep -qxF -- "? $file" <<<"$(printf '%s\n' "${emits[@]}")"; then
             fail "${file#"$SRC"/}: a dux_outbox_emit call names no event type as a string literal"
         fi
-        if printf '%s\n' "${inserts[@]}" | grep -qxF -- "? $file"; then
+        if grep -qxF -- "? $file" <<<"$(printf '%s\n' "${inserts[@]}")"; then
             fail "${file#"$SRC"/}: an INSERT INTO outbox gives its type column neither a string literal nor CASE branches of string literals"
         fi
         continue

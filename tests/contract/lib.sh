@@ -190,7 +190,8 @@ emitted_event_types() {
 }
 
 # The event types of the rows that FILES insert into the outbox themselves, in SQL: every
-# `INSERT INTO outbox (..., type, ...) VALUES (...)` statement of a .sql file, or written in C
+# `INSERT INTO outbox (..., type, ...) VALUES (...)` (or `... SELECT ... FROM`) statement of a
+# .sql file, or written in C
 # string literals in a .c file. For each, prints "TYPE FILE" for every string literal shaped like
 # an event type that the expression in the `type` column's position yields: the whole
 # expression, or a THEN / ELSE branch of a CASE in it ('wallet.transfer.posted'). Literals that
@@ -219,14 +220,18 @@ outbox_insert_types() {
                         if (tolower(trim(cols[i])) == "type") col = i
                     rest = substr(stmt, open + shut)
                     v = match(tolower(rest), /^[[:space:]]*values[[:space:]]*\(/)
+                    sel = 0
+                    if (!v && match(tolower(rest), /^[[:space:]]*select[[:space:]]/)) v = sel = 1
                     if (!col || !v) { print "? " file; next }
-                    # the VALUES list, split at top-level commas (outside parentheses and quotes)
+                    # the VALUES list (or the SELECT list, up to its FROM), split at top-level
+                    # commas (outside parentheses and quotes)
                     s = substr(rest, RLENGTH + 1)
                     depth = 0; inq = 0; k = 1; expr[1] = ""
                     for (i = 1; i <= length(s); i++) {
                         c = substr(s, i, 1)
                         if (inq) { if (c == "\047") inq = 0 }
                         else if (c == "\047") inq = 1
+                        else if (sel && depth == 0 && tolower(substr(s, i, 6)) ~ /^[[:space:]]from[[:space:]]/) break
                         else if (c == "(") depth++
                         else if (c == ")") { if (depth == 0) break; depth-- }
                         else if (c == "," && depth == 0) { expr[++k] = ""; continue }

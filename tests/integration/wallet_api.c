@@ -913,6 +913,9 @@ static void on_behalf_of(void **state)
 	post_one_status(svc, item(it, sizeof it, id, v.addr, e, "5", NULL), 403, "not-owner");
 	cJSON_Delete(post_one(svc, obo, item(it, sizeof it, id, v.addr, e, "5", NULL), 403,
 			      "not-owner"));
+	/* ... nor, acting for u, the service's own account (u must not pay from it) */
+	cJSON_Delete(post_one(svc, obo, item(it, sizeof it, id, e, u.addr, "1", NULL), 403,
+			      "not-owner"));
 	/* a user may not delegate to itself or anyone */
 	cJSON_Delete(post_one(u.auth, obo, item(it, sizeof it, id, u.addr, e, "5", NULL), 403,
 			      "delegation-refused"));

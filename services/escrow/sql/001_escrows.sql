@@ -31,7 +31,10 @@ CREATE TABLE escrows (
     split_amount    bigint CHECK (split_amount >= 0),  -- of a split: the part released
     resolved_by     text,
     idem_key        text,
+    timeout_s       bigint NOT NULL CHECK (timeout_s > 0),  -- as asked at create
     timeout_at      timestamptz NOT NULL,
+    -- failed create_unconfirmed: when to look again for a hold that reached the wallet late
+    late_check_at   timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz,
@@ -44,6 +47,7 @@ CREATE INDEX escrows_provider ON escrows (provider_wallet, id);
 CREATE INDEX escrows_api ON escrows (api_id, id);
 CREATE INDEX escrows_status ON escrows (status, id);
 CREATE INDEX escrows_due ON escrows (timeout_at) WHERE status = 'held';
+CREATE INDEX escrows_late ON escrows (late_check_at) WHERE late_check_at IS NOT NULL;
 CREATE INDEX escrows_unfinished ON escrows (updated_at)
     WHERE status IN ('creating', 'releasing', 'refunding', 'resolving');
 -- community-fund inflow history, newest first
@@ -113,7 +117,7 @@ SELECT json_build_object(
     'dispute', CASE WHEN e.disputed_at IS NULL THEN NULL ELSE json_build_object(
         'reason', e.dispute_reason, 'at', utc_text(e.disputed_at), 'resolution', e.resolution,
         'split_amount', flop(e.split_amount), 'resolved_by', e.resolved_by) END,
-    'owner', e.owner, 'timeout_at', utc_text(e.timeout_at),
+    'owner', e.owner, 'timeout', e.timeout_s, 'timeout_at', utc_text(e.timeout_at),
     'created_at', utc_text(e.created_at), 'updated_at', utc_text(e.updated_at),
     'finished_at', utc_text(e.finished_at))
 $$;

@@ -58,6 +58,7 @@ CREATE TABLE transfers (
 );
 CREATE INDEX transfers_debit ON transfers (debit, seq) WHERE debit IS NOT NULL;
 CREATE INDEX transfers_credit ON transfers (credit, seq) WHERE credit IS NOT NULL;
+CREATE INDEX transfers_resolving ON transfers (pending_id) WHERE pending_id IS NOT NULL;
 CREATE INDEX transfers_expiring ON transfers (expires_at)
     WHERE state = 'pending' AND expires_at IS NOT NULL;
 
