@@ -5,7 +5,7 @@
 # uses duxctl to create two demo nodes under var/demo/, register them with duxos-registry, send a
 # heartbeat from each, list the nodes and show one; then opens two wallet accounts, credits one
 # from the faucet, pays the other, and shows balances, history and the ledger check. Safe to run
-# again.
+# again. Then the escrow: a payment held, released 95/5, the fund, the audit log's check.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -17,10 +17,13 @@ readonly BUILD=build/release
 readonly DUXCTL=$REPO/$BUILD/bin/duxctl
 readonly REGISTRY=http://127.0.0.1:8101
 readonly WALLET=http://127.0.0.1:8102
+readonly ESCROW=http://127.0.0.1:8103
 readonly DEMO_DIR=$REPO/var/demo
 
 WORD=""     # last word printed by run_word's command
 ADDRESS=""  # payout address of the node being registered
+USER_ADDR=""      # the demo user's wallet account
+PROVIDER_ADDR=""  # the demo provider's wallet account
 NODE_ID=""  # id of the node just registered
 
 die() {
@@ -71,6 +74,16 @@ check_duxctl() {
 check_wallet() {
     curl -fsS -o /dev/null --max-time 5 "$WALLET/readyz" ||
         die "duxos-wallet is not ready at $WALLET (see var/log/wallet.log)"
+}
+
+# The escrow answers once its community fund's accounts exist in the wallet.
+check_escrow() {
+    local i
+    for i in $(seq 50); do
+        curl -fsS -o /dev/null --max-time 2 "$ESCROW/v1/community-fund" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    die "duxos-escrow is not ready at $ESCROW (see var/log/escrow.log)"
 }
 
 check_registry() {
@@ -138,6 +151,32 @@ demo_wallet() {
     run "${provider[@]}" wallet balance || die "duxctl wallet balance failed"
     run "${user[@]}" wallet history || die "duxctl wallet history failed"
     run "${admin[@]}" wallet check || die "the ledger check failed"
+    USER_ADDR=$user_addr
+    PROVIDER_ADDR=$provider_addr
+}
+
+# The seed's API Transaction Flow through the escrow: the user pays 10 FLOP into escrow for the
+# provider's API, the task engine (a service token) releases it with the result's digest, 95%
+# goes to the provider and 5% to the community fund; then the fund and the audit log's check.
+demo_escrow() {
+    local key=$REPO/var/keys/auth.key.pem escrow_id
+    (umask 077 && "$DUXCTL" token mint --key "$key" --sub demo-tasks --scope service \
+        --ttl 3600 >"$DEMO_DIR/service.token") || die "duxctl token mint failed"
+    local -a user=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/user.token")
+    local -a tasks=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/service.token")
+    local -a admin=("$DUXCTL" --escrow "$ESCROW" --wallet "$WALLET" --token-file "$DEMO_DIR/admin.token")
+    run_word "${user[@]}" escrow create --api-id demo.echo:v1 --user-wallet "$USER_ADDR" \
+        --provider-wallet "$PROVIDER_ADDR" --amount 10 --idempotency-key demo-escrow ||
+        die "duxctl escrow create failed"
+    escrow_id=$WORD
+    printf 'the result of the call\n' >"$DEMO_DIR/result.txt"
+    run "${tasks[@]}" escrow release "$escrow_id" --result-file "$DEMO_DIR/result.txt" ||
+        die "duxctl escrow release failed"
+    run "${user[@]}" escrow show "$escrow_id" || die "duxctl escrow show failed"
+    sleep 1.5 # the escrow reads the fund's balance from the wallet every second
+    run "$DUXCTL" --escrow "$ESCROW" fund || die "duxctl fund failed"
+    run "${admin[@]}" wallet check || die "the ledger check failed"
+    run "${admin[@]}" audit verify || die "the audit log does not verify"
 }
 
 # Bearer tokens for a demo user, provider and admin, minted with the deployment's key, so that
@@ -185,6 +224,9 @@ main() {
     step "The wallet: accounts, faucet, a payment, balances, history, conservation check"
     check_wallet
     demo_wallet
+    step "The escrow: the user pays for an API call, the task engine releases it 95/5"
+    check_escrow
+    demo_escrow
     step "Bearer tokens for calling the API by hand (valid 24 h)"
     demo_tokens "$node1"
     printf '\nDemo nodes: %s, %s (keys in %s)\n' "$node1" "$node2" "${DEMO_DIR#"$REPO"/}"
