@@ -224,7 +224,7 @@ static void hold_and_reply(dux_req_t *r, create_t *x)
 		/* the recovery job gave up on it first: its late hold is being voided */
 		dux_reply_problem(r, 409, "create-abandoned",
 				  "escrow %s was given up before the wallet answered; its hold is"
-				  " released", x->id);
+				  " being released", x->id);
 	} else if (m.status && strcmp(m.status, "held") == 0) {
 		reply_db_json(r, 201, m.json);
 	} else if (m.status) {

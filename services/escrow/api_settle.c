@@ -9,7 +9,8 @@
  *                                                                   resolved_split
  * (and the recovery job: held -> refunding -> refunded, reason refunded_timeout).
  * The intent commits before the wallet moves anything; asking again for what is already done
- * answers it as it stands. */
+ * answers it as it stands (a release with another result hash and a resolve with another
+ * outcome are 409). */
 #include "escrow.h"
 #include <dux/bus.h>
 #include <dux/json.h>

@@ -100,7 +100,8 @@ int moves_finish(escrow_t *e, const escrow_row_t *row, int64_t paid_provider,
 /* True for the statuses a wallet step is under way in: releasing, refunding, resolving. */
 bool moves_is_intent(const char *status);
 /* The whole step: settle in the wallet, then finish. DUX_EUNAVAIL: the wallet gave no answer
- * (the intent stays for the recovery job); DUX_ECONFLICT: it refused (resp says why). */
+ * (the intent stays for the recovery job); DUX_ECONFLICT: it refused (resp says why), or the
+ * escrow is no intent any more (finished meanwhile; resp empty). */
 int moves_complete(escrow_t *e, const escrow_row_t *row, const char *actor, char **ret_json,
 		   wl_resp_t *resp);
 /* The shares of amount for a community rate in basis points. */

@@ -42,7 +42,7 @@ static const dux_cfg_opt_t options[] = {
 	 "milliseconds between rounds of the recovery and timeout job"},
 	{"escrow.recovery_grace_ms", DUX_CFG_INT, E(recovery_grace_ms), "60000", 1000, 3600000, 0,
 	 "milliseconds an unfinished step is left to its request before the recovery job takes it"
-	 " over (more than 3 x escrow.wallet_timeout_ms)"},
+	 " over (more than 3 x escrow.wallet_timeout_ms + 1000)"},
 	{"escrow.wallet_timeout_ms", DUX_CFG_INT, E(wallet_timeout_ms), "10000", 100, 600000, 0,
 	 "milliseconds one attempt of a call to the wallet may take (up to 3 attempts)"},
 	{"escrow.fund_interval_ms", DUX_CFG_INT, E(fund_interval_ms), "1000", 100, 600000, 0,

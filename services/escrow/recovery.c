@@ -9,7 +9,8 @@
  *   failed (create_unconfirmed) in the last day, every 5 minutes: a hold that reached the
  *             wallet after all (a request it ran late) is voided, so no money stays held.
  * The grace is longer than any request can wait for the wallet (3 attempts of
- * escrow.wallet_timeout_ms), so the job never races a request still under way. */
+ * escrow.wallet_timeout_ms); a request that then still waits for a database connection to
+ * record the outcome finds the escrow settled, and a late hold is voided. */
 #include "escrow.h"
 #include <dux/bus.h>
 #include <dux/log.h>
@@ -93,7 +94,7 @@ static void void_late_holds(escrow_t *e, dux_db_conn_t *c)
 	PGresult *res;
 	if (dux_db_exec(c,
 			"SELECT id FROM escrows WHERE status = 'failed' AND late_check_at <= now()"
-			" AND finished_at > now() - interval '1 day' ORDER BY late_check_at LIMIT 20",
+			" AND finished_at > now() - interval '1 day' ORDER BY late_check_at LIMIT 5",
 			0, NULL, &res) < 0)
 		return;
 	for (int i = 0; i < PQntuples(res); i++) {
