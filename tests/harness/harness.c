@@ -123,14 +123,12 @@ static bool write_config(th_daemon_t *d, const th_pg_t *pg, const char *extra)
 	return fclose(f) == 0;
 }
 
-bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
-		     bool wait_ready)
+/* Writes the config and starts bin/NAME on d's ports. */
+static bool spawn(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
+		  bool wait_ready)
 {
 	char id[33];
 	dux_random_id(id);
-	memset(d, 0, sizeof *d);
-	d->port = th_free_port();
-	d->bus_port = th_free_port();
 	snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
 	snprintf(d->bus, sizeof d->bus, "tcp://127.0.0.1:%d", d->bus_port);
 	snprintf(d->config, sizeof d->config, "/tmp/duxos-test-%.12s.yaml", id);
@@ -156,6 +154,25 @@ bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const 
 		return false;
 	}
 	return true;
+}
+
+bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
+		     bool wait_ready)
+{
+	memset(d, 0, sizeof *d);
+	d->port = th_free_port();
+	d->bus_port = th_free_port();
+	return spawn(d, name, pg, extra_yaml, wait_ready);
+}
+
+bool th_daemon_respawn(th_daemon_t *d, const char *name, const th_pg_t *pg,
+		       const char *extra_yaml, bool wait_ready)
+{
+	if (d->port <= 0) {
+		d->port = th_free_port();
+		d->bus_port = th_free_port();
+	}
+	return spawn(d, name, pg, extra_yaml, wait_ready);
 }
 
 bool th_wait_status(const char *url, const char *path, long status, int timeout_ms)

@@ -39,6 +39,10 @@ int th_free_port(void);
  * extra_yaml appended (may be NULL). Waits until /readyz answers 200 (when wait_ready). */
 bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
 		     bool wait_ready);
+/* As th_daemon_start, but on d's ports when it has them (a restart that others still find at
+ * the same address); a fresh config and log. */
+bool th_daemon_respawn(th_daemon_t *d, const char *name, const th_pg_t *pg,
+		       const char *extra_yaml, bool wait_ready);
 /* SIGTERM, wait; returns the exit status (0 = clean, leak-free under ASan), -1 on a signal. */
 int th_daemon_stop(th_daemon_t *d);
 /* SIGKILL, wait. */

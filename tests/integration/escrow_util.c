@@ -12,50 +12,6 @@
 
 #define WALLET_YAML "  sweep_interval_ms: 100\n"
 
-/* Like th_daemon_start, but on d->port and d->bus_port when they are set (a restart keeps
- * the address the other daemon and the test know). */
-static bool spawn(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra,
-		  bool wait_ready)
-{
-	char id[33];
-	dux_random_id(id);
-	if (d->port <= 0) {
-		d->port = th_free_port();
-		d->bus_port = th_free_port();
-	}
-	snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
-	snprintf(d->bus, sizeof d->bus, "tcp://127.0.0.1:%d", d->bus_port);
-	snprintf(d->config, sizeof d->config, "/tmp/duxos-test-%.12s.yaml", id);
-	snprintf(d->log, sizeof d->log, "/tmp/duxos-test-%.12s.log", id);
-	FILE *f = fopen(d->config, "w");
-	if (!f)
-		return false;
-	fprintf(f,
-		"http:\n  port: %d\ndb:\n  conninfo: \"%s\"\n  password_file: %s\n"
-		"  pool_size: 8\nbus:\n  endpoint: \"%s\"\nlog:\n  level: info\n%s",
-		d->port, pg->conninfo, pg->password_file, d->bus, extra ? extra : "");
-	if (fclose(f) != 0)
-		return false;
-	char bin[512];
-	snprintf(bin, sizeof bin, "%s/%s", DUX_BIN_DIR, name);
-	d->pid = fork();
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execl(bin, name, "--config", d->config, (char *)NULL);
-		_exit(127);
-	}
-	if (d->pid < 0)
-		return false;
-	if (wait_ready && !th_wait_status(d->url, "/readyz", 200, 30000)) {
-		th_daemon_dump_log(d);
-		return false;
-	}
-	return true;
-}
-
 static bool start_escrow(eu_t *e, bool wait_fund)
 {
 	char extra[4096];
@@ -64,7 +20,7 @@ static bool start_escrow(eu_t *e, bool wait_fund)
 		 "  wallet_token: \"%s\"\n  audit_key_file: %s\n  recovery_interval_ms: 100\n"
 		 "  fund_interval_ms: 200\n  wallet_timeout_ms: 1000\n  recovery_grace_ms: 5000\n%s",
 		 e->w.keyfile, e->w.d.port, e->token, e->audit_keyfile, e->escrow_yaml);
-	bool ok = spawn(&e->d, "duxos-escrow", &e->w.pg, extra, true);
+	bool ok = th_daemon_respawn(&e->d, "duxos-escrow", &e->w.pg, extra, true);
 	e->url = e->d.url;
 	if (ok && wait_fund && !eu_wait_fund(e, 30000)) {
 		fprintf(stderr, "the escrow's community fund never became ready\n");
@@ -127,7 +83,7 @@ bool eu_wallet_restart(eu_t *e)
 	snprintf(extra, sizeof extra,
 		 "auth:\n  public_key_file: %s\nwallet:\n  encryption: false\n%s", e->w.keyfile,
 		 WALLET_YAML);
-	bool ok = spawn(&e->w.d, "duxos-wallet", &e->w.pg, extra, true);
+	bool ok = th_daemon_respawn(&e->w.d, "duxos-wallet", &e->w.pg, extra, true);
 	e->w.url = e->w.d.url;
 	return ok;
 }
