@@ -1,6 +1,7 @@
 /* config.c - table-driven YAML configuration with env overrides and secret files. */
 #include <ctype.h>
 #include <dux/config.h>
+#include <dux/money.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -629,4 +630,14 @@ void dux_cfg_dump(const dux_cfg_section_t *secs, size_t nsecs, FILE *out)
 void dux_cfg_print_defaults(const dux_cfg_section_t *secs, size_t nsecs, FILE *out)
 {
 	print_all(secs, nsecs, out, true);
+}
+
+int dux_cfg_money(const char *key, const char *text, int64_t *ret, char *err, size_t len)
+{
+	if (dux_money_parse(text, strlen(text), false, ret) < 0) {
+		snprintf(err, len, "%s: expected an amount of FLOP like \"100\" or \"0.5\", got \"%s\"",
+			 key, text);
+		return DUX_EINVAL;
+	}
+	return 0;
 }

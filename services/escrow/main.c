@@ -66,16 +66,6 @@ static const dux_route_t routes[] = {
 	{"GET", "/audit/key", api_audit_key, 0, 0},
 };
 
-static int money_option(const char *key, const char *text, int64_t *ret, char *err, size_t len)
-{
-	if (dux_money_parse(text, strlen(text), false, ret) < 0) {
-		snprintf(err, len, "%s: expected an amount of FLOP like \"100\" or \"0.5\", got \"%s\"",
-			 key, text);
-		return DUX_EINVAL;
-	}
-	return 0;
-}
-
 static int check(void *app, char *err, size_t len)
 {
 	escrow_t *e = app;
@@ -95,9 +85,9 @@ static int check(void *app, char *err, size_t len)
 				   " + 1000 (a request may still be waiting for the wallet until then)");
 		return DUX_EINVAL;
 	}
-	int r = money_option("escrow.max_amount", c->max_amount, &e->max_amount, err, len);
+	int r = dux_cfg_money("escrow.max_amount", c->max_amount, &e->max_amount, err, len);
 	if (r == 0)
-		r = money_option("escrow.fund_threshold", c->fund_threshold, &e->fund_threshold, err,
+		r = dux_cfg_money("escrow.fund_threshold", c->fund_threshold, &e->fund_threshold, err,
 				 len);
 	if (r == 0 && !e->audit_key)
 		r = audit_init(e, err, len);

@@ -66,16 +66,6 @@ static const dux_route_t routes[] = {
 	{"GET", "/ledger/check", api_ledger_check, DUX_ROUTE_DB, DUX_SCOPE_ADMIN},
 };
 
-static int money_option(const char *key, const char *text, int64_t *ret, char *err, size_t len)
-{
-	if (dux_money_parse(text, strlen(text), false, ret) < 0) {
-		snprintf(err, len, "%s: expected an amount of FLOP like \"10\" or \"0.5\", got \"%s\"",
-			 key, text);
-		return DUX_EINVAL;
-	}
-	return 0;
-}
-
 static int check(void *app, char *err, size_t len)
 {
 	wallet_t *w = app;
@@ -95,9 +85,9 @@ static int check(void *app, char *err, size_t len)
 				   "(set it, or rpc.password_file)");
 		return DUX_EINVAL;
 	}
-	int r = money_option("wallet.faucet_limit", c->faucet_limit, &w->faucet_limit, err, len);
+	int r = dux_cfg_money("wallet.faucet_limit", c->faucet_limit, &w->faucet_limit, err, len);
 	if (r == 0)
-		r = money_option("wallet.fee_reserve", c->fee_reserve, &w->fee_reserve, err, len);
+		r = dux_cfg_money("wallet.fee_reserve", c->fee_reserve, &w->fee_reserve, err, len);
 	return r;
 }
 

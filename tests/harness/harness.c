@@ -334,3 +334,33 @@ bool th_bearer(const dux_key_t *key, const char *sub, unsigned scopes, char *out
 	free(tok);
 	return true;
 }
+
+int th_http_as(const char *url, const char *method, const char *path, const char *auth,
+	       const char *const *extra, const char *body, dux_client_resp_t *resp)
+{
+	const char *h[16];
+	int n = 0;
+	if (auth)
+		h[n++] = auth;
+	for (int i = 0; extra && extra[i] && n < 15; i++)
+		h[n++] = extra[i];
+	h[n] = NULL;
+	return th_http(url, method, path, body, n ? h : NULL, resp);
+}
+
+long th_call(const char *url, const char *method, const char *path, const char *auth,
+	     const char *const *extra, const char *body, cJSON **ret)
+{
+	dux_client_resp_t resp;
+	if (ret)
+		*ret = NULL;
+	if (th_http_as(url, method, path, auth, extra, body, &resp) < 0)
+		return -1;
+	long st = resp.status;
+	if (ret) {
+		*ret = resp.json;
+		resp.json = NULL;
+	}
+	dux_client_resp_clear(&resp);
+	return st;
+}

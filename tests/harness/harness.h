@@ -54,6 +54,13 @@ void th_daemon_dump_log(const th_daemon_t *d);
 /* One HTTP call; resp must be cleared with dux_client_resp_clear. extra: NULL-terminated headers. */
 int th_http(const char *url, const char *method, const char *path, const char *body,
 	    const char *const *extra, dux_client_resp_t *resp);
+/* th_http with auth (an "Authorization: ..." line, may be NULL) before the extra headers. */
+int th_http_as(const char *url, const char *method, const char *path, const char *auth,
+	       const char *const *extra, const char *body, dux_client_resp_t *resp);
+/* The same, returning the status (-1: no answer) and the JSON answer in ret (caller frees;
+ * may be NULL). */
+long th_call(const char *url, const char *method, const char *path, const char *auth,
+	     const char *const *extra, const char *body, cJSON **ret);
 /* The "type" of a problem+json answer without its "urn:duxos:problem:" prefix, or "". */
 const char *th_problem(const dux_client_resp_t *resp);
 

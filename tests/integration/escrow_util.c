@@ -150,31 +150,13 @@ bool eu_user(eu_t *e, eu_user_t *u, const char *prefix, unsigned scope, const ch
 int eu_http(const eu_t *e, const char *method, const char *path, const char *auth,
 	    const char *const *extra, const char *body, dux_client_resp_t *resp)
 {
-	const char *h[16];
-	int n = 0;
-	if (auth)
-		h[n++] = auth;
-	for (int i = 0; extra && extra[i] && n < 15; i++)
-		h[n++] = extra[i];
-	h[n] = NULL;
-	return th_http(e->url, method, path, body, n ? h : NULL, resp);
+	return th_http_as(e->url, method, path, auth, extra, body, resp);
 }
 
 long eu_call(const eu_t *e, const char *method, const char *path, const char *auth,
 	     const char *const *extra, const char *body, cJSON **ret)
 {
-	dux_client_resp_t resp;
-	if (ret)
-		*ret = NULL;
-	if (eu_http(e, method, path, auth, extra, body, &resp) < 0)
-		return -1;
-	long st = resp.status;
-	if (ret) {
-		*ret = resp.json;
-		resp.json = NULL;
-	}
-	dux_client_resp_clear(&resp);
-	return st;
+	return th_call(e->url, method, path, auth, extra, body, ret);
 }
 
 const char *eu_str(const cJSON *o, const char *key)

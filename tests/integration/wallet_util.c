@@ -160,31 +160,13 @@ bool wu_bearer(const wu_wallet_t *w, const char *sub, unsigned scopes, char *out
 int wu_http(const wu_wallet_t *w, const char *method, const char *path, const char *auth,
 	    const char *const *extra, const char *body, dux_client_resp_t *resp)
 {
-	const char *h[16];
-	int n = 0;
-	if (auth)
-		h[n++] = auth;
-	for (int i = 0; extra && extra[i] && n < 15; i++)
-		h[n++] = extra[i];
-	h[n] = NULL;
-	return th_http(w->url, method, path, body, n ? h : NULL, resp);
+	return th_http_as(w->url, method, path, auth, extra, body, resp);
 }
 
 long wu_call(const wu_wallet_t *w, const char *method, const char *path, const char *auth,
 	     const char *const *extra, const char *body, cJSON **ret)
 {
-	dux_client_resp_t resp;
-	if (ret)
-		*ret = NULL;
-	if (wu_http(w, method, path, auth, extra, body, &resp) < 0)
-		return -1;
-	long st = resp.status;
-	if (ret) {
-		*ret = resp.json;
-		resp.json = NULL;
-	}
-	dux_client_resp_clear(&resp);
-	return st;
+	return th_call(w->url, method, path, auth, extra, body, ret);
 }
 
 bool wu_account(const wu_wallet_t *w, const char *auth, char addr[64])

@@ -63,6 +63,10 @@ void dux_cfg_free(const dux_cfg_section_t *secs, size_t nsecs);
 void dux_cfg_dump(const dux_cfg_section_t *secs, size_t nsecs, FILE *out);
 /* Writes every option with its help and default, as a documented YAML file. */
 void dux_cfg_print_defaults(const dux_cfg_section_t *secs, size_t nsecs, FILE *out);
+/* Reads an option holding an amount of FLOP (kept as text, never a float) into base units;
+ * DUX_EINVAL with "key: expected ..." in err otherwise. For a daemon's check hook. */
+DUX_MUST_USE int dux_cfg_money(const char *key, const char *text, int64_t *ret, char *err,
+			       size_t len);
 /* Formats "where: key: detail". */
 void dux_cfg_err_format(const dux_cfg_err_t *err, char *buf, size_t len);
 
