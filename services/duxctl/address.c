@@ -67,6 +67,19 @@ static int new_run(const ctl_t *ctl, dux_net_t net, const char *key)
 	return rc == CTL_OK ? new_print(ctl, addr, net, key) : rc;
 }
 
+typedef struct {
+	const char *key;
+	dux_net_t net;
+} new_args_t;
+
+static int new_option(const ctl_t *ctl, int c, void *args)
+{
+	new_args_t *a = args;
+	if (c == O_KEY)
+		return ctl_require(ctl, a->key = optarg, "a non-empty --key FILE");
+	return c == O_NETWORK ? ctl_parse_net(ctl, optarg, &a->net) : CTL_OK;
+}
+
 int address_new(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -75,22 +88,13 @@ int address_new(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	const char *key = NULL;
-	dux_net_t net = DUX_NET_MAINNET;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0) {
-		if (c == O_KEY)
-			rc = ctl_require(ctl, key = optarg, "a non-empty --key FILE");
-		else if (c == O_NETWORK)
-			rc = ctl_parse_net(ctl, optarg, &net);
-	}
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	new_args_t a = {.key = NULL, .net = DUX_NET_MAINNET};
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, new_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK)
 		return rc;
-	return new_run(ctl, net, key);
+	return new_run(ctl, a.net, a.key);
 }
 
 static int validate_print(const ctl_t *ctl, const char *addr, dux_net_t net, bool valid,
@@ -117,6 +121,13 @@ static int validate_print(const ctl_t *ctl, const char *addr, dux_net_t net, boo
 	return rc;
 }
 
+/* --network, the only option, into the dux_net_t at args. */
+static int validate_option(const ctl_t *ctl, int c, void *args)
+{
+	(void)c;
+	return ctl_parse_net(ctl, optarg, args);
+}
+
 int address_validate(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -125,12 +136,8 @@ int address_validate(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	dux_net_t net = DUX_NET_MAINNET;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = c == O_NETWORK ? ctl_parse_net(ctl, optarg, &net) : CTL_OK;
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, validate_option, &net);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 1, "ADDR")) != CTL_OK)
 		return rc;

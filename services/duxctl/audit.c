@@ -100,6 +100,17 @@ static int show_print(const cJSON *page)
 	return rc;
 }
 
+typedef struct {
+	int64_t after, limit;
+} show_args_t;
+
+static int show_option(const ctl_t *ctl, int c, void *args)
+{
+	show_args_t *a = args;
+	return c == O_AFTER ? ctl_parse_i64(ctl, "--after", optarg, 0, SEQ_MAX, &a->after)
+			    : ctl_parse_i64(ctl, "--limit", optarg, 1, PAGE, &a->limit);
+}
+
 int audit_show(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -108,20 +119,15 @@ int audit_show(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	int64_t after = 0, limit = 100;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = c == O_AFTER ? ctl_parse_i64(ctl, "--after", optarg, 0, SEQ_MAX, &after)
-				  : ctl_parse_i64(ctl, "--limit", optarg, 1, PAGE, &limit);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	show_args_t a = {.after = 0, .limit = 100};
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, show_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)
 		return rc;
 	dux_client_resp_t resp = {0};
-	rc = fetch_page(ctl, after, limit, &resp);
+	rc = fetch_page(ctl, a.after, a.limit, &resp);
 	if (rc == CTL_OK && ctl->json)
 		out_raw(&resp);
 	else if (rc == CTL_OK)
@@ -338,6 +344,13 @@ static int verify_print(const ctl_t *ctl, const verify_t *v)
 	return CTL_OK;
 }
 
+/* --from-seq, the only option, into the int64_t at args. */
+static int verify_option(const ctl_t *ctl, int c, void *args)
+{
+	(void)c;
+	return ctl_parse_i64(ctl, "--from-seq", optarg, 1, SEQ_MAX, args);
+}
+
 int audit_verify(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -346,17 +359,12 @@ int audit_verify(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	verify_t v = {.from = 1};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = ctl_parse_i64(ctl, "--from-seq", optarg, 1, SEQ_MAX, &v.from);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, verify_option, &v.from);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
-	    (rc = wallet_need_token(ctl)) != CTL_OK)
-		return rc;
-	if ((rc = fetch_key(ctl, &v.key)) != CTL_OK)
+	    (rc = wallet_need_token(ctl)) != CTL_OK ||
+	    (rc = fetch_key(ctl, &v.key)) != CTL_OK)
 		return rc;
 	v.next = v.from;
 	memcpy(v.prev, zero_hash, sizeof v.prev);

@@ -85,6 +85,13 @@ extern const char ctl_global_usage[];
 int ctl_opt_next(const ctl_t *ctl, int argc, char **argv, const struct option *longopts);
 /* The exit status for a negative ctl_opt_next result, or -1 for CTL_OPT_END (go on). */
 int ctl_opt_status(int c);
+/* Handles option c (optarg holds its value) into the command's args; CTL_OK or a status. */
+typedef int (*ctl_option_fn)(const ctl_t *ctl, int c, void *args);
+/* Runs option for every option of argv in order and stops at the first that fails. Returns -1
+ * to go on, or the exit status: option's failure, 0 after --help, 2 for a bad option. args is
+ * borrowed for the call and passed to option as is. */
+int ctl_opt_parse(const ctl_t *ctl, int argc, char **argv, const struct option *longopts,
+		  ctl_option_fn option, void *args);
 /* Prints "duxctl: <message>" and the command's usage line on stderr; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const ctl_t *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "duxctl: <message>" on stderr and returns code. */
@@ -212,6 +219,38 @@ void out_table_add(out_table_t *t, const char *const *row);
 /* Prints the table with aligned columns; CTL_EXIT_LOCAL when a row could not be stored. */
 DUX_MUST_USE int out_table_print(const out_table_t *t);
 void out_table_free(out_table_t *t);
+
+/* ---- page.c: lists that come a page at a time ---------------------------------------------- */
+
+#define PAGE_CURSOR_MAX 128 /* bytes: the longest cursor a list may answer (the wallet's bound) */
+
+/* What sets one list apart from the others: static in the command's file, borrowed. */
+typedef struct {
+	const char *member; /* the array of items in every page: "escrows" */
+	const char *what; /* the list in messages: "the escrow's list" */
+	const char *none; /* printed instead of an empty table: "no escrows" */
+	const char *const *columns; /* the table's headers, ncolumns of them */
+	int ncolumns;
+	/* The list takes --cursor: without --all, the table ends with "more: --cursor C" when
+	 * there is a next page, so its next_cursor is checked even when it is not followed. */
+	bool more;
+	/* Builds into ret, from ctl_path_init on, the path of the page that starts at cursor
+	 * (NULL: the first); page_list frees it. args is the one given to page_list. */
+	void (*path)(const void *args, const char *cursor, ctl_path_t *ret);
+	/* Whether next (a string of at most PAGE_CURSOR_MAX bytes) may follow a page asked for
+	 * with prev ("" for the first) that brought n items. It must move on, or --all would keep
+	 * asking a server that keeps answering. */
+	bool (*cursor_ok)(const char *next, const char *prev, int n);
+	/* Adds the table row of one item (any JSON value: the server's). */
+	void (*add_row)(out_table_t *t, const cJSON *item);
+} page_list_t;
+
+/* Prints the page of list that starts at cursor (NULL: the first) or, with all, every page
+ * from there on: as one table, or for --json as one {"<member>": [...]} document. --json
+ * without all prints the page exactly as the server sent it. cursor is borrowed for the call
+ * and at most PAGE_CURSOR_MAX bytes; args is passed to list->path as is. */
+DUX_MUST_USE int page_list(const ctl_t *ctl, const page_list_t *list, const void *args,
+			   const char *cursor, bool all);
 
 /* ---- wallet.c: what the wallet commands share (the escrow commands use them too) ---------- */
 

@@ -52,8 +52,9 @@ typedef struct {
 	const char *api_id, *user, *provider, *amount, *task_id, *timeout, *idem;
 } create_args_t;
 
-static int create_option(const ctl_t *ctl, int c, create_args_t *a)
+static int create_option(const ctl_t *ctl, int c, void *args)
 {
+	create_args_t *a = args;
 	int64_t v;
 	switch (c) {
 	case O_API_ID: a->api_id = optarg; return escrow_check_name(ctl, "--api-id", optarg);
@@ -139,12 +140,8 @@ int escrow_create(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	create_args_t a = {0};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = create_option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, create_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = ctl_require(ctl, a.api_id, "--api-id ID")) != CTL_OK ||

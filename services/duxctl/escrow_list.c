@@ -1,17 +1,14 @@
 /* escrow_list.c - duxctl escrow list: GET /v1/escrows, in id order, a page at a time or (--all)
  * to the end. Users see the escrows they created; services and admins see every one. */
 #include "duxctl.h"
-#include <stdlib.h>
 #include <string.h>
 
 enum { O_USER = 256, O_PROVIDER, O_API_ID, O_STATUS, O_LIMIT, O_CURSOR, O_ALL };
 
-#define MAX_PAGES 100000 /* --all stops here whatever the server says */
-
 typedef struct {
 	const char *user, *provider, *api_id, *status, *limit, *cursor; /* validated */
 	bool all;
-} list_args_t;
+} escrows_args_t;
 
 static const char *const columns[] = {"ID",	 "STATUS",		"AMOUNT", "API",
 				      "USER -> PROVIDER", "CREATED"};
@@ -32,8 +29,9 @@ static int check_status(const ctl_t *ctl, const char *s)
 			       s);
 }
 
-static int option(const ctl_t *ctl, int c, list_args_t *a)
+static int escrows_option(const ctl_t *ctl, int c, void *args)
 {
+	escrows_args_t *a = args;
 	int64_t v;
 	switch (c) {
 	case O_USER: a->user = optarg; return wallet_check_address(ctl, "--user", optarg);
@@ -63,129 +61,37 @@ static void add_row(out_table_t *tab, const cJSON *e)
 	out_table_add(tab, row);
 }
 
-static int fetch_page(const ctl_t *ctl, const list_args_t *a, const char *cursor,
-		      dux_client_resp_t *ret)
+static void escrows_path(const void *args, const char *cursor, ctl_path_t *ret)
 {
-	ctl_path_t p;
-	ctl_path_init(&p, "/v1/escrows");
-	ctl_path_param(&p, "user", a->user);
-	ctl_path_param(&p, "provider", a->provider);
-	ctl_path_param(&p, "api_id", a->api_id);
-	ctl_path_param(&p, "status", a->status);
-	ctl_path_param(&p, "limit", a->limit);
-	ctl_path_param(&p, "cursor", cursor);
-	int rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-		       : ctl_call(ctl, "GET", p.s, NULL, NULL, ret);
-	ctl_path_free(&p);
-	if (rc == CTL_OK &&
-	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ret->json, "escrows"))) {
-		dux_client_resp_clear(ret);
-		rc = ctl_fail(CTL_EXIT_UNAVAIL, "the escrow's list has no \"escrows\" array");
-	}
-	return rc;
+	const escrows_args_t *a = args;
+	ctl_path_init(ret, "/v1/escrows");
+	ctl_path_param(ret, "user", a->user);
+	ctl_path_param(ret, "provider", a->provider);
+	ctl_path_param(ret, "api_id", a->api_id);
+	ctl_path_param(ret, "status", a->status);
+	ctl_path_param(ret, "limit", a->limit);
+	ctl_path_param(ret, "cursor", cursor);
 }
 
-/* Copies the page's next_cursor into cursor ("" at the end). A page that names a next one must
- * have brought escrows and a new cursor of the escrow id form, so that --all ends even if a
- * server keeps answering. */
-static int next_cursor(const dux_client_resp_t *page, char cursor[ESCROW_ID_LEN + 1])
+/* The list is in id order: a next cursor is a later escrow id, after a page that brought some. */
+static bool escrows_cursor_ok(const char *next, const char *prev, int n)
 {
-	const cJSON *nc = cJSON_GetObjectItemCaseSensitive(page->json, "next_cursor");
-	if (!nc || cJSON_IsNull(nc)) {
-		cursor[0] = '\0';
-		return CTL_OK;
-	}
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(page->json, "escrows");
-	const char *s = cJSON_IsString(nc) ? nc->valuestring : "";
-	bool ok = strlen(s) == ESCROW_ID_LEN && strncmp(s, "esc_", 4) == 0 &&
-		  strspn(s + 4, "0123456789abcdef") == ESCROW_ID_LEN - 4 &&
-		  strcmp(s, cursor) > 0 && cJSON_GetArraySize(items) > 0;
-	if (!ok)
-		return ctl_fail(CTL_EXIT_UNAVAIL, "the escrow answered a malformed next_cursor");
-	snprintf(cursor, ESCROW_ID_LEN + 1, "%s", s);
-	return CTL_OK;
+	return strlen(next) == ESCROW_ID_LEN && strncmp(next, "esc_", 4) == 0 &&
+	       strspn(next + 4, "0123456789abcdef") == ESCROW_ID_LEN - 4 &&
+	       strcmp(next, prev) > 0 && n > 0;
 }
 
-/* Takes the page's escrows: into all (--json) or as rows of t. */
-static void take(dux_client_resp_t *page, cJSON *all, out_table_t *t)
-{
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(page->json, "escrows");
-	cJSON *it;
-	if (all) {
-		while ((it = cJSON_DetachItemFromArray(items, 0)))
-			cJSON_AddItemToArray(all, it);
-		return;
-	}
-	cJSON_ArrayForEach(it, items) {
-		add_row(t, it);
-	}
-}
-
-static int print_all(const ctl_t *ctl, cJSON *all, const out_table_t *t, const char *more)
-{
-	if (ctl->json) {
-		cJSON *doc = cJSON_CreateObject();
-		int rc = doc && cJSON_AddItemReferenceToObject(doc, "escrows", all)
-				 ? out_json(doc)
-				 : ctl_fail(CTL_EXIT_LOCAL, "out of memory");
-		cJSON_Delete(doc); /* a reference: all stays the caller's */
-		return rc;
-	}
-	int rc = CTL_OK;
-	if (t->nrows == 0)
-		puts("no escrows");
-	else
-		rc = out_table_print(t);
-	if (rc == CTL_OK && more[0]) {
-		fputs("more: --cursor ", stdout);
-		out_text(stdout, more);
-		fputc('\n', stdout);
-	}
-	return rc;
-}
-
-/* --json without --all: the page exactly as the server sent it. */
-static int list_raw(const ctl_t *ctl, const list_args_t *a)
-{
-	dux_client_resp_t resp = {0};
-	int rc = fetch_page(ctl, a, a->cursor, &resp);
-	if (rc == CTL_OK)
-		out_raw(&resp);
-	dux_client_resp_clear(&resp);
-	return rc;
-}
-
-/* One page, or with --all every page from --cursor on, printed as one table or document. */
-static int list_gather(const ctl_t *ctl, const list_args_t *a)
-{
-	char cursor[ESCROW_ID_LEN + 1] = "";
-	out_table_t t;
-	out_table_init(&t, columns, NCOLUMNS);
-	cJSON *all = ctl->json ? cJSON_CreateArray() : NULL;
-	int rc = ctl->json && !all ? ctl_fail(CTL_EXIT_LOCAL, "out of memory") : CTL_OK;
-	if (a->cursor)
-		snprintf(cursor, sizeof cursor, "%s", a->cursor);
-	for (int page = 0; rc == CTL_OK; page++) {
-		dux_client_resp_t resp = {0};
-		if (page == MAX_PAGES) {
-			rc = ctl_fail(CTL_EXIT_UNAVAIL, "stopped after %d pages", MAX_PAGES);
-			break;
-		}
-		rc = fetch_page(ctl, a, cursor[0] ? cursor : NULL, &resp);
-		if (rc == CTL_OK)
-			rc = next_cursor(&resp, cursor); /* first: take empties the page */
-		if (rc == CTL_OK)
-			take(&resp, all, &t);
-		dux_client_resp_clear(&resp);
-		if (!a->all || !cursor[0])
-			break;
-	}
-	if (rc == CTL_OK)
-		rc = print_all(ctl, all, &t, a->all ? "" : cursor);
-	cJSON_Delete(all);
-	out_table_free(&t);
-	return rc;
-}
+static const page_list_t escrows = {
+	.member = "escrows",
+	.what = "the escrow's list",
+	.none = "no escrows",
+	.columns = columns,
+	.ncolumns = NCOLUMNS,
+	.more = true,
+	.path = escrows_path,
+	.cursor_ok = escrows_cursor_ok,
+	.add_row = add_row,
+};
 
 int escrow_list(ctl_t *ctl, int argc, char **argv)
 {
@@ -200,16 +106,12 @@ int escrow_list(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	list_args_t a = {0};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	escrows_args_t a = {0};
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, escrows_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)
 		return rc;
-	return ctl->json && !a.all ? list_raw(ctl, &a) : list_gather(ctl, &a);
+	return page_list(ctl, &escrows, &a, a.cursor, a.all);
 }

@@ -88,10 +88,16 @@ static void outcome_print(const cJSON *e)
 	}
 }
 
-/* POSTs body to path and prints the escrow it answers. */
-static int settle_post(const ctl_t *ctl, const char *path, cJSON *body)
+/* POSTs {"escrow_id": id} with the members of kv (name, value pairs up to a NULL name; a NULL
+ * value is left out) to path, and prints the escrow it answers. */
+static int settle_post(const ctl_t *ctl, const char *path, const char *id,
+		       const char *const *kv)
 {
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	cJSON *body = cJSON_CreateObject();
+	bool ok = body && cJSON_AddStringToObject(body, "escrow_id", id);
+	for (size_t i = 0; ok && kv[i]; i += 2)
+		ok = !kv[i + 1] || cJSON_AddStringToObject(body, kv[i], kv[i + 1]);
+	char *text = ok ? cJSON_PrintUnformatted(body) : NULL;
 	dux_client_resp_t resp = {0};
 	int rc = text ? ctl_call(ctl, "POST", path, NULL, text, &resp)
 		      : ctl_fail(CTL_EXIT_LOCAL, "out of memory");
@@ -104,18 +110,8 @@ static int settle_post(const ctl_t *ctl, const char *path, cJSON *body)
 		outcome_print(resp.json);
 	dux_client_resp_clear(&resp);
 	free(text);
+	cJSON_Delete(body);
 	return rc;
-}
-
-/* {"escrow_id": id}, to which the caller adds its members. */
-static cJSON *body_for(const char *id)
-{
-	cJSON *o = cJSON_CreateObject();
-	if (o && !cJSON_AddStringToObject(o, "escrow_id", id)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
 }
 
 /* The escrow id (the one positional), checked; and the token. */
@@ -228,6 +224,21 @@ static int digest_file(const char *path, char ret[65])
 	return CTL_OK;
 }
 
+typedef struct {
+	const char *hash, *file; /* as given */
+	char digest[65]; /* of --result-hash, lowercase */
+} release_args_t;
+
+static int release_option(const ctl_t *ctl, int c, void *args)
+{
+	release_args_t *a = args;
+	if (c == O_RESULT_HASH)
+		return check_digest(ctl, a->hash = optarg, a->digest);
+	if (c == O_RESULT_FILE && !*(a->file = optarg))
+		return ctl_usage_error(ctl, "--result-file needs a file name");
+	return CTL_OK;
+}
+
 int escrow_release(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -236,111 +247,104 @@ int escrow_release(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	const char *hash = NULL, *file = NULL, *id = NULL;
-	char digest[65];
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0) {
-		if (c == O_RESULT_HASH)
-			rc = check_digest(ctl, hash = optarg, digest);
-		else if (c == O_RESULT_FILE && !*(file = optarg))
-			rc = ctl_usage_error(ctl, "--result-file needs a file name");
-	}
-	if (rc != CTL_OK)
+	release_args_t a = {0};
+	const char *id = NULL;
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, release_option, &a);
+	if (rc >= 0)
 		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
-		return rc;
-	if (hash && file)
+	if (a.hash && a.file)
 		return ctl_usage_error(ctl, "--result-hash and --result-file exclude each other");
-	if (!hash && !file)
+	if (!a.hash && !a.file)
 		return ctl_usage_error(ctl, "--result-hash HEX or --result-file FILE is required");
 	if ((rc = id_and_token(ctl, argc, argv, &id)) != CTL_OK)
 		return rc;
-	if (file && (rc = digest_file(file, digest)) != CTL_OK)
+	if (a.file && (rc = digest_file(a.file, a.digest)) != CTL_OK)
 		return rc;
-	cJSON *body = body_for(id);
-	if (body && !cJSON_AddStringToObject(body, "result_hash", digest)) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	rc = settle_post(ctl, "/v1/escrow/release", body);
-	cJSON_Delete(body);
-	return rc;
+	const char *const kv[] = {"result_hash", a.digest, NULL};
+	return settle_post(ctl, "/v1/escrow/release", id, kv);
 }
 
-/* ---- escrow refund ------------------------------------------------------------------------- */
+/* ---- escrow refund, escrow dispute --------------------------------------------------------- */
+
+static int refund_reason(const ctl_t *ctl, int c, void *args)
+{
+	const char **reason = args;
+	(void)c; /* --reason is the only option */
+	*reason = optarg;
+	if (strcmp(optarg, "failure") != 0 && strcmp(optarg, "request") != 0)
+		return ctl_usage_error(ctl, "--reason must be failure (the work failed) or "
+					    "request, got \"%s\"",
+				       optarg);
+	return CTL_OK;
+}
+
+static int dispute_reason(const ctl_t *ctl, int c, void *args)
+{
+	const char **reason = args;
+	(void)c; /* --reason is the only option */
+	*reason = optarg;
+	size_t n = strlen(optarg);
+	bool ok = n >= 1 && n <= DISPUTE_REASON_MAX;
+	for (const unsigned char *p = (const unsigned char *)optarg; ok && *p; p++)
+		ok = *p >= 0x20;
+	if (!ok)
+		return ctl_usage_error(ctl, "--reason must be 1 to %d bytes without control "
+					    "characters",
+				       DISPUTE_REASON_MAX);
+	return CTL_OK;
+}
+
+/* Refund and dispute: a --reason that option checks (required: the usage that names it when
+ * it must be given, NULL when it may be left out), the escrow id, and a POST to path. */
+static int settle_reason(const ctl_t *ctl, int argc, char **argv, ctl_option_fn option,
+			 const char *required, const char *path)
+{
+	static const struct option lo[] = {
+		{"reason", required_argument, NULL, O_REASON},
+		CTL_HELP_OPTION,
+		{NULL, 0, NULL, 0},
+	};
+	const char *reason = NULL, *id = NULL;
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, option, &reason);
+	if (rc >= 0)
+		return rc;
+	if ((required && (rc = ctl_require(ctl, reason, required)) != CTL_OK) ||
+	    (rc = id_and_token(ctl, argc, argv, &id)) != CTL_OK)
+		return rc;
+	const char *const kv[] = {"reason", reason, NULL};
+	return settle_post(ctl, path, id, kv);
+}
 
 int escrow_refund(ctl_t *ctl, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"reason", required_argument, NULL, O_REASON},
-		CTL_HELP_OPTION,
-		{NULL, 0, NULL, 0},
-	};
-	const char *reason = NULL, *id = NULL;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0) {
-		reason = optarg;
-		if (strcmp(reason, "failure") != 0 && strcmp(reason, "request") != 0)
-			rc = ctl_usage_error(ctl, "--reason must be failure (the work failed) or "
-						  "request, got \"%s\"",
-					     reason);
-	}
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
-		return rc;
-	if ((rc = id_and_token(ctl, argc, argv, &id)) != CTL_OK)
-		return rc;
-	cJSON *body = body_for(id);
-	if (body && reason && !cJSON_AddStringToObject(body, "reason", reason)) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	rc = settle_post(ctl, "/v1/escrow/refund", body);
-	cJSON_Delete(body);
-	return rc;
+	return settle_reason(ctl, argc, argv, refund_reason, NULL, "/v1/escrow/refund");
 }
-
-/* ---- escrow dispute ------------------------------------------------------------------------ */
 
 int escrow_dispute(ctl_t *ctl, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{"reason", required_argument, NULL, O_REASON},
-		CTL_HELP_OPTION,
-		{NULL, 0, NULL, 0},
-	};
-	const char *reason = NULL, *id = NULL;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0) {
-		reason = optarg;
-		size_t n = strlen(reason);
-		bool ok = n >= 1 && n <= DISPUTE_REASON_MAX;
-		for (const unsigned char *p = (const unsigned char *)reason; ok && *p; p++)
-			ok = *p >= 0x20;
-		if (!ok)
-			rc = ctl_usage_error(ctl, "--reason must be 1 to %d bytes without control "
-						  "characters",
-					     DISPUTE_REASON_MAX);
-	}
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
-		return rc;
-	if ((rc = ctl_require(ctl, reason, "--reason TEXT")) != CTL_OK ||
-	    (rc = id_and_token(ctl, argc, argv, &id)) != CTL_OK)
-		return rc;
-	cJSON *body = body_for(id);
-	if (body && !cJSON_AddStringToObject(body, "reason", reason)) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	rc = settle_post(ctl, "/v1/escrow/dispute", body);
-	cJSON_Delete(body);
-	return rc;
+	return settle_reason(ctl, argc, argv, dispute_reason, "--reason TEXT",
+			     "/v1/escrow/dispute");
 }
 
 /* ---- escrow resolve ------------------------------------------------------------------------ */
+
+typedef struct {
+	const char *outcome, *amount; /* validated */
+} resolve_args_t;
+
+static int resolve_option(const ctl_t *ctl, int c, void *args)
+{
+	resolve_args_t *a = args;
+	if (c != O_OUTCOME)
+		return wallet_check_amount(ctl, "--provider-amount", a->amount = optarg);
+	a->outcome = optarg;
+	if (strcmp(optarg, "refund") != 0 && strcmp(optarg, "release") != 0 &&
+	    strcmp(optarg, "split") != 0)
+		return ctl_usage_error(ctl,
+				       "--outcome must be refund, release or split, got \"%s\"",
+				       optarg);
+	return CTL_OK;
+}
 
 int escrow_resolve(ctl_t *ctl, int argc, char **argv)
 {
@@ -350,41 +354,20 @@ int escrow_resolve(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	const char *outcome = NULL, *amount = NULL, *id = NULL;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0) {
-		if (c == O_OUTCOME) {
-			outcome = optarg;
-			if (strcmp(outcome, "refund") != 0 && strcmp(outcome, "release") != 0 &&
-			    strcmp(outcome, "split") != 0)
-				rc = ctl_usage_error(ctl,
-						     "--outcome must be refund, release or split, "
-						     "got \"%s\"",
-						     outcome);
-		} else {
-			rc = wallet_check_amount(ctl, "--provider-amount", amount = optarg);
-		}
-	}
-	if (rc != CTL_OK)
+	resolve_args_t a = {0};
+	const char *id = NULL;
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, resolve_option, &a);
+	if (rc >= 0)
 		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	if ((rc = ctl_require(ctl, a.outcome, "--outcome refund|release|split")) != CTL_OK)
 		return rc;
-	if ((rc = ctl_require(ctl, outcome, "--outcome refund|release|split")) != CTL_OK)
-		return rc;
-	bool split = strcmp(outcome, "split") == 0;
-	if (split && !amount)
+	bool split = strcmp(a.outcome, "split") == 0;
+	if (split && !a.amount)
 		return ctl_usage_error(ctl, "--outcome split needs --provider-amount FLOP");
-	if (!split && amount)
+	if (!split && a.amount)
 		return ctl_usage_error(ctl, "--provider-amount is only for --outcome split");
 	if ((rc = id_and_token(ctl, argc, argv, &id)) != CTL_OK)
 		return rc;
-	cJSON *body = body_for(id);
-	if (body && (!cJSON_AddStringToObject(body, "outcome", outcome) ||
-		     (amount && !cJSON_AddStringToObject(body, "provider_amount", amount)))) {
-		cJSON_Delete(body);
-		body = NULL;
-	}
-	rc = settle_post(ctl, "/v1/escrow/resolve", body);
-	cJSON_Delete(body);
-	return rc;
+	const char *const kv[] = {"outcome", a.outcome, "provider_amount", a.amount, NULL};
+	return settle_post(ctl, "/v1/escrow/resolve", id, kv);
 }

@@ -72,6 +72,15 @@ static int fund_print(const cJSON *f)
 	return rc;
 }
 
+/* --limit, the only option, into the string at args: it goes to the escrow as typed. */
+static int fund_option(const ctl_t *ctl, int c, void *args)
+{
+	const char **limit = args;
+	int64_t v;
+	(void)c;
+	return ctl_parse_i64(ctl, "--limit", *limit = optarg, 1, 500, &v);
+}
+
 int fund_show(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -80,13 +89,8 @@ int fund_show(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *limit = NULL;
-	int64_t v;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = ctl_parse_i64(ctl, "--limit", limit = optarg, 1, 500, &v);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, fund_option, &limit);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK)
 		return rc;

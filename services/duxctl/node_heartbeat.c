@@ -43,8 +43,9 @@ static int parse_load(const ctl_t *ctl, const char *s, double ret[3])
 	return CTL_OK;
 }
 
-static int option(const ctl_t *ctl, int c, hb_args_t *a)
+static int option(const ctl_t *ctl, int c, void *args)
 {
+	hb_args_t *a = args;
 	switch (c) {
 	case O_KEY: a->key = optarg; return CTL_OK;
 	case O_LOAD: a->has_load = true; return parse_load(ctl, optarg, a->load);
@@ -135,12 +136,8 @@ int node_heartbeat(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	hb_args_t a = {0};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = ctl_require(ctl, a.key, "--key FILE")) != CTL_OK || (rc = measure(&a)) != CTL_OK)

@@ -32,8 +32,9 @@ static int add_capability(const ctl_t *ctl, reg_args_t *a, const char *s)
 	return CTL_OK;
 }
 
-static int option(const ctl_t *ctl, int c, reg_args_t *a)
+static int option(const ctl_t *ctl, int c, void *args)
 {
+	reg_args_t *a = args;
 	switch (c) {
 	case O_KEY: a->key = optarg; return CTL_OK;
 	case O_WALLET: a->wallet = optarg; return CTL_OK;
@@ -147,12 +148,8 @@ int node_register(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	reg_args_t a = {.res = {-1, -1, -1}, .net = DUX_NET_MAINNET};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = check(ctl, &a)) != CTL_OK || (rc = measure(&a)) != CTL_OK)

@@ -5,8 +5,6 @@
 
 enum { O_CAPABILITY = 256, O_STATUS, O_MIN_REP, O_LIMIT, O_ALL };
 
-#define MAX_PAGES 100000 /* --all stops here whatever the server says */
-
 typedef struct {
 	const char *capability, *status, *min_rep, *limit; /* query values, validated */
 	bool all;
@@ -58,8 +56,9 @@ static void add_row(out_table_t *t, const cJSON *n)
 	out_table_add(t, row);
 }
 
-static int list_option(const ctl_t *ctl, int c, list_args_t *a)
+static int list_option(const ctl_t *ctl, int c, void *args)
 {
+	list_args_t *a = args;
 	double d;
 	int64_t v;
 	switch (c) {
@@ -78,114 +77,35 @@ static int list_option(const ctl_t *ctl, int c, list_args_t *a)
 	}
 }
 
-static int fetch_page(const ctl_t *ctl, const list_args_t *a, const char *cursor,
-		      dux_client_resp_t *ret)
+static void list_path(const void *args, const char *cursor, ctl_path_t *ret)
 {
-	ctl_path_t p;
-	ctl_path_init(&p, "/v1/nodes");
-	ctl_path_param(&p, "capability", a->capability);
-	ctl_path_param(&p, "status", a->status);
-	ctl_path_param(&p, "min_reputation", a->min_rep);
-	ctl_path_param(&p, "limit", a->limit);
-	ctl_path_param(&p, "cursor", cursor);
-	int rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-		       : ctl_call(ctl, "GET", p.s, NULL, NULL, ret);
-	ctl_path_free(&p);
-	if (rc == CTL_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ret->json, "nodes"))) {
-		dux_client_resp_clear(ret);
-		rc = ctl_fail(CTL_EXIT_UNAVAIL, "the registry's node list has no \"nodes\" array");
-	}
-	return rc;
+	const list_args_t *a = args;
+	ctl_path_init(ret, "/v1/nodes");
+	ctl_path_param(ret, "capability", a->capability);
+	ctl_path_param(ret, "status", a->status);
+	ctl_path_param(ret, "min_reputation", a->min_rep);
+	ctl_path_param(ret, "limit", a->limit);
+	ctl_path_param(ret, "cursor", cursor);
 }
 
-/* Copies the page's next_cursor into cursor ("" at the end). It must move forward (the list
- * is ordered by node id), so that --all ends even if a server keeps answering. */
-static int next_cursor(const dux_client_resp_t *page, char cursor[DUX_NODE_ID_LEN + 1])
+/* The list is ordered by node id: a next cursor is a later node id. */
+static bool list_cursor_ok(const char *next, const char *prev, int n)
 {
-	const cJSON *nc = cJSON_GetObjectItemCaseSensitive(page->json, "next_cursor");
-	if (!nc || cJSON_IsNull(nc)) {
-		cursor[0] = '\0';
-		return CTL_OK;
-	}
-	if (!cJSON_IsString(nc) || dux_node_id_valid(nc->valuestring) < 0 ||
-	    strcmp(nc->valuestring, cursor) <= 0)
-		return ctl_fail(CTL_EXIT_UNAVAIL, "the registry answered a malformed next_cursor");
-	memcpy(cursor, nc->valuestring, DUX_NODE_ID_LEN + 1);
-	return CTL_OK;
+	(void)n;
+	return dux_node_id_valid(next) >= 0 && strcmp(next, prev) > 0;
 }
 
-/* Takes the page's nodes: into all (--json) or as rows of t. */
-static void take_nodes(dux_client_resp_t *page, cJSON *all, out_table_t *t)
-{
-	cJSON *nodes = cJSON_GetObjectItemCaseSensitive(page->json, "nodes");
-	cJSON *n;
-	if (all) {
-		while ((n = cJSON_DetachItemFromArray(nodes, 0)))
-			cJSON_AddItemToArray(all, n);
-		return;
-	}
-	cJSON_ArrayForEach(n, nodes) {
-		add_row(t, n);
-	}
-}
-
-static int print_all(const ctl_t *ctl, cJSON *all, const out_table_t *t)
-{
-	if (ctl->json) {
-		cJSON *doc = cJSON_CreateObject();
-		int rc = doc && cJSON_AddItemReferenceToObject(doc, "nodes", all)
-				 ? out_json(doc)
-				 : ctl_fail(CTL_EXIT_LOCAL, "out of memory");
-		cJSON_Delete(doc); /* a reference: all stays the caller's */
-		return rc;
-	}
-	if (t->nrows == 0) {
-		puts("no nodes");
-		return CTL_OK;
-	}
-	return out_table_print(t);
-}
-
-/* --json without --all: the page exactly as the server sent it. */
-static int list_raw(const ctl_t *ctl, const list_args_t *a)
-{
-	dux_client_resp_t resp = {0};
-	int rc = fetch_page(ctl, a, NULL, &resp);
-	if (rc == CTL_OK)
-		out_raw(&resp);
-	dux_client_resp_clear(&resp);
-	return rc;
-}
-
-/* One page, or with --all every page, gathered and printed as one table or document. */
-static int list_gather(const ctl_t *ctl, const list_args_t *a)
-{
-	char cursor[DUX_NODE_ID_LEN + 1] = "";
-	out_table_t t;
-	out_table_init(&t, columns, NCOLUMNS);
-	cJSON *all = ctl->json ? cJSON_CreateArray() : NULL;
-	int rc = ctl->json && !all ? ctl_fail(CTL_EXIT_LOCAL, "out of memory") : CTL_OK;
-	for (int page = 0; rc == CTL_OK; page++) {
-		dux_client_resp_t resp = {0};
-		if (page == MAX_PAGES) {
-			rc = ctl_fail(CTL_EXIT_UNAVAIL, "stopped after %d pages", MAX_PAGES);
-			break;
-		}
-		rc = fetch_page(ctl, a, cursor[0] ? cursor : NULL, &resp);
-		if (rc == CTL_OK) {
-			take_nodes(&resp, all, &t);
-			rc = a->all ? next_cursor(&resp, cursor) : CTL_OK;
-		}
-		dux_client_resp_clear(&resp);
-		if (!a->all || !cursor[0])
-			break;
-	}
-	if (rc == CTL_OK)
-		rc = print_all(ctl, all, &t);
-	cJSON_Delete(all);
-	out_table_free(&t);
-	return rc;
-}
+static const page_list_t nodes = {
+	.member = "nodes",
+	.what = "the registry's node list",
+	.none = "no nodes",
+	.columns = columns,
+	.ncolumns = NCOLUMNS,
+	.more = false, /* no --cursor: a page is the first, or --all has them all */
+	.path = list_path,
+	.cursor_ok = list_cursor_ok,
+	.add_row = add_row,
+};
 
 int nodes_list(ctl_t *ctl, int argc, char **argv)
 {
@@ -199,16 +119,12 @@ int nodes_list(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	list_args_t a = {0};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = list_option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, list_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK)
 		return rc;
-	return ctl->json && !a.all ? list_raw(ctl, &a) : list_gather(ctl, &a);
+	return page_list(ctl, &nodes, &a, NULL, a.all);
 }
 
 int nodes_print_one(const ctl_t *ctl, const char *node_id)

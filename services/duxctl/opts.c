@@ -91,6 +91,16 @@ int ctl_opt_status(int c)
 	return -1;
 }
 
+int ctl_opt_parse(const ctl_t *ctl, int argc, char **argv, const struct option *longopts,
+		  ctl_option_fn option, void *args)
+{
+	int c, rc;
+	while ((c = ctl_opt_next(ctl, argc, argv, longopts)) >= 0)
+		if ((rc = option(ctl, c, args)) != CTL_OK)
+			return rc;
+	return ctl_opt_status(c);
+}
+
 int ctl_parse_i64(const ctl_t *ctl, const char *opt, const char *s, int64_t min, int64_t max,
 		  int64_t *ret)
 {

@@ -51,8 +51,9 @@ static int check(const ctl_t *ctl, mint_args_t *a)
 	return CTL_OK;
 }
 
-static int option(const ctl_t *ctl, int c, mint_args_t *a)
+static int option(const ctl_t *ctl, int c, void *args)
 {
+	mint_args_t *a = args;
 	switch (c) {
 	case O_KEY: a->key = optarg; return CTL_OK;
 	case O_SUB: a->sub = optarg; return CTL_OK;
@@ -101,12 +102,8 @@ int token_mint(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	mint_args_t a = {.issuer = "duxos", .ttl = TTL_DEFAULT};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK || (rc = check(ctl, &a)))
 		return rc;

@@ -158,6 +158,14 @@ static int balance_print(const cJSON *b)
 	return rc;
 }
 
+/* --address, the only option, into the string at args. */
+static int balance_option(const ctl_t *ctl, int c, void *args)
+{
+	const char **addr = args;
+	(void)c;
+	return wallet_check_address(ctl, "--address", *addr = optarg);
+}
+
 int wallet_balance(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -166,13 +174,8 @@ int wallet_balance(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *addr = NULL;
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		if (c == O_ADDRESS)
-			rc = wallet_check_address(ctl, "--address", addr = optarg);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, balance_option, &addr);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)

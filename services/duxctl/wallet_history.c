@@ -2,13 +2,11 @@
  * (GET /v1/accounts/{address}/transfers) or of every account of the caller
  * (GET /v1/wallet/transactions), newest first, a page at a time or (--all) to the end. */
 #include "duxctl.h"
-#include <stdlib.h>
 #include <string.h>
 
 enum { O_ADDRESS = 256, O_LIMIT, O_CURSOR, O_ALL };
 
-#define MAX_PAGES 100000 /* --all stops here whatever the server says */
-#define CURSOR_MAX 128 /* the wallet's cursors are sequence numbers: far shorter */
+#define CURSOR_MAX PAGE_CURSOR_MAX /* the wallet's cursors are sequence numbers: far shorter */
 
 typedef struct {
 	const char *address, *limit, *cursor; /* validated */
@@ -59,8 +57,9 @@ static void add_row(out_table_t *tab, const cJSON *t)
 	out_table_add(tab, row);
 }
 
-static int option(const ctl_t *ctl, int c, history_args_t *a)
+static int history_option(const ctl_t *ctl, int c, void *args)
 {
+	history_args_t *a = args;
 	int64_t v;
 	switch (c) {
 	case O_ADDRESS: a->address = optarg; return wallet_check_address(ctl, "--address", optarg);
@@ -76,128 +75,37 @@ static int option(const ctl_t *ctl, int c, history_args_t *a)
 	}
 }
 
-static int fetch_page(const ctl_t *ctl, const history_args_t *a, const char *cursor,
-		      dux_client_resp_t *ret)
+static void history_path(const void *args, const char *cursor, ctl_path_t *ret)
 {
-	ctl_path_t p;
+	const history_args_t *a = args;
 	if (a->address) {
-		ctl_path_init(&p, "/v1/accounts");
-		ctl_path_segment(&p, a->address);
-		ctl_path_segment(&p, "transfers");
+		ctl_path_init(ret, "/v1/accounts");
+		ctl_path_segment(ret, a->address);
+		ctl_path_segment(ret, "transfers");
 	} else {
-		ctl_path_init(&p, "/v1/wallet/transactions");
+		ctl_path_init(ret, "/v1/wallet/transactions");
 	}
-	ctl_path_param(&p, "limit", a->limit);
-	ctl_path_param(&p, "cursor", cursor);
-	int rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-		       : ctl_call(ctl, "GET", p.s, NULL, NULL, ret);
-	ctl_path_free(&p);
-	if (rc == CTL_OK &&
-	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ret->json, "transfers"))) {
-		dux_client_resp_clear(ret);
-		rc = ctl_fail(CTL_EXIT_UNAVAIL, "the wallet's history has no \"transfers\" array");
-	}
-	return rc;
+	ctl_path_param(ret, "limit", a->limit);
+	ctl_path_param(ret, "cursor", cursor);
 }
 
-/* Copies the page's next_cursor into cursor ("" at the end). A page that names a next one
- * must have brought transfers and a new cursor, so that --all ends even if a server keeps
- * answering. */
-static int next_cursor(const dux_client_resp_t *page, char cursor[CURSOR_MAX + 1])
+/* Newest first by an opaque cursor: a next one must differ, after a page that brought some. */
+static bool history_cursor_ok(const char *next, const char *prev, int n)
 {
-	const cJSON *nc = cJSON_GetObjectItemCaseSensitive(page->json, "next_cursor");
-	if (!nc || cJSON_IsNull(nc)) {
-		cursor[0] = '\0';
-		return CTL_OK;
-	}
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(page->json, "transfers");
-	if (!cJSON_IsString(nc) || !cursor_ok(nc->valuestring) ||
-	    strcmp(nc->valuestring, cursor) == 0 || cJSON_GetArraySize(items) == 0)
-		return ctl_fail(CTL_EXIT_UNAVAIL, "the wallet answered a malformed next_cursor");
-	snprintf(cursor, CURSOR_MAX + 1, "%s", nc->valuestring);
-	return CTL_OK;
+	return cursor_ok(next) && strcmp(next, prev) != 0 && n > 0;
 }
 
-/* Takes the page's transfers: into all (--json) or as rows of t. */
-static void take(dux_client_resp_t *page, cJSON *all, out_table_t *t)
-{
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(page->json, "transfers");
-	cJSON *it;
-	if (all) {
-		while ((it = cJSON_DetachItemFromArray(items, 0)))
-			cJSON_AddItemToArray(all, it);
-		return;
-	}
-	cJSON_ArrayForEach(it, items) {
-		add_row(t, it);
-	}
-}
-
-static int print_all(const ctl_t *ctl, cJSON *all, const out_table_t *t, const char *more)
-{
-	if (ctl->json) {
-		cJSON *doc = cJSON_CreateObject();
-		int rc = doc && cJSON_AddItemReferenceToObject(doc, "transfers", all)
-				 ? out_json(doc)
-				 : ctl_fail(CTL_EXIT_LOCAL, "out of memory");
-		cJSON_Delete(doc); /* a reference: all stays the caller's */
-		return rc;
-	}
-	int rc = CTL_OK;
-	if (t->nrows == 0)
-		puts("no transfers");
-	else
-		rc = out_table_print(t);
-	if (rc == CTL_OK && more[0]) {
-		fputs("more: --cursor ", stdout);
-		out_text(stdout, more);
-		fputc('\n', stdout);
-	}
-	return rc;
-}
-
-/* --json without --all: the page exactly as the server sent it. */
-static int history_raw(const ctl_t *ctl, const history_args_t *a)
-{
-	dux_client_resp_t resp = {0};
-	int rc = fetch_page(ctl, a, a->cursor, &resp);
-	if (rc == CTL_OK)
-		out_raw(&resp);
-	dux_client_resp_clear(&resp);
-	return rc;
-}
-
-/* One page, or with --all every page from --cursor on, printed as one table or document. */
-static int history_gather(const ctl_t *ctl, const history_args_t *a)
-{
-	char cursor[CURSOR_MAX + 1] = "";
-	out_table_t t;
-	out_table_init(&t, columns, NCOLUMNS);
-	cJSON *all = ctl->json ? cJSON_CreateArray() : NULL;
-	int rc = ctl->json && !all ? ctl_fail(CTL_EXIT_LOCAL, "out of memory") : CTL_OK;
-	if (a->cursor)
-		snprintf(cursor, sizeof cursor, "%s", a->cursor);
-	for (int page = 0; rc == CTL_OK; page++) {
-		dux_client_resp_t resp = {0};
-		if (page == MAX_PAGES) {
-			rc = ctl_fail(CTL_EXIT_UNAVAIL, "stopped after %d pages", MAX_PAGES);
-			break;
-		}
-		rc = fetch_page(ctl, a, cursor[0] ? cursor : NULL, &resp);
-		if (rc == CTL_OK)
-			rc = next_cursor(&resp, cursor); /* first: take empties the page */
-		if (rc == CTL_OK)
-			take(&resp, all, &t);
-		dux_client_resp_clear(&resp);
-		if (!a->all || !cursor[0])
-			break;
-	}
-	if (rc == CTL_OK)
-		rc = print_all(ctl, all, &t, a->all ? "" : cursor);
-	cJSON_Delete(all);
-	out_table_free(&t);
-	return rc;
-}
+static const page_list_t transfers = {
+	.member = "transfers",
+	.what = "the wallet's history",
+	.none = "no transfers",
+	.columns = columns,
+	.ncolumns = NCOLUMNS,
+	.more = true,
+	.path = history_path,
+	.cursor_ok = history_cursor_ok,
+	.add_row = add_row,
+};
 
 int wallet_history(ctl_t *ctl, int argc, char **argv)
 {
@@ -210,15 +118,11 @@ int wallet_history(ctl_t *ctl, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	history_args_t a = {0};
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, &a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, history_option, &a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)
 		return rc;
-	return ctl->json && !a.all ? history_raw(ctl, &a) : history_gather(ctl, &a);
+	return page_list(ctl, &transfers, &a, a.cursor, a.all);
 }

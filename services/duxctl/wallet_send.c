@@ -17,8 +17,9 @@ typedef struct {
 	const char *to, *amount, *from, *memo, *idem;
 } send_args_t;
 
-static int option(const ctl_t *ctl, int c, send_args_t *a)
+static int option(const ctl_t *ctl, int c, void *args)
 {
+	send_args_t *a = args;
 	switch (c) {
 	case O_TO: a->to = optarg; return wallet_check_address(ctl, "--to", optarg);
 	case O_AMOUNT: a->amount = optarg; return wallet_check_amount(ctl, "--amount", optarg);
@@ -37,12 +38,8 @@ static int option(const ctl_t *ctl, int c, send_args_t *a)
 static int parse(const ctl_t *ctl, int argc, char **argv, const struct option *lo,
 		 send_args_t *a)
 {
-	int c = CTL_OPT_END, rc = CTL_OK;
-	while (rc == CTL_OK && (c = ctl_opt_next(ctl, argc, argv, lo)) >= 0)
-		rc = option(ctl, c, a);
-	if (rc != CTL_OK)
-		return rc;
-	if ((rc = ctl_opt_status(c)) >= 0)
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, option, a);
+	if (rc >= 0)
 		return rc;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = ctl_require(ctl, a->to, "--to ADDR")) != CTL_OK ||
@@ -89,9 +86,13 @@ static void print_transfer(const cJSON *t, const send_args_t *a)
 	out_text(stdout, credit[0] ? credit : a->to);
 }
 
-/* The send's answer for people: {"type": "internal" | ..., "txid", "transfer"}. */
-static int send_print(const dux_client_resp_t *resp, const send_args_t *a)
+/* The send's answer, for people: {"type": "internal" | ..., "txid", "transfer"}. */
+static int send_answer(const ctl_t *ctl, const dux_client_resp_t *resp, const send_args_t *a)
 {
+	if (ctl->json) {
+		out_raw(resp);
+		return CTL_OK;
+	}
 	const cJSON *o = resp->json;
 	const char *type = wallet_str(o, "type"), *txid = wallet_str(o, "txid");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "transfer");
@@ -124,6 +125,42 @@ static int send_print(const dux_client_resp_t *resp, const send_args_t *a)
 	return CTL_OK;
 }
 
+/* The faucet's answer: the transfer it made, which must be named even for --json. */
+static int faucet_answer(const ctl_t *ctl, const dux_client_resp_t *resp, const send_args_t *a)
+{
+	if (!wallet_str(resp->json, "id")[0])
+		return ctl_fail(CTL_EXIT_UNAVAIL, "the wallet's answer names no transfer");
+	if (ctl->json) {
+		out_raw(resp);
+		return CTL_OK;
+	}
+	fputs(resp->status == 200 ? "already credited " : "credited ", stdout);
+	print_transfer(resp->json, a);
+	fputs(": transfer ", stdout);
+	out_text(stdout, wallet_str(resp->json, "id"));
+	fputc('\n', stdout);
+	return CTL_OK;
+}
+
+/* Tells what the wallet answered to an accepted request (send_answer, faucet_answer). */
+typedef int (*answer_fn)(const ctl_t *ctl, const dux_client_resp_t *resp, const send_args_t *a);
+
+/* What send and faucet share: the options of lo, one POST to path, and answer. */
+static int transfer(const ctl_t *ctl, int argc, char **argv, const struct option *lo,
+		    const char *path, answer_fn answer)
+{
+	send_args_t a = {0};
+	int rc = parse(ctl, argc, argv, lo, &a);
+	if (rc >= 0)
+		return rc;
+	dux_client_resp_t resp = {0};
+	rc = post(ctl, path, &a, &resp);
+	if (rc == CTL_OK)
+		rc = answer(ctl, &resp, &a);
+	dux_client_resp_clear(&resp);
+	return rc;
+}
+
 int wallet_send(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -135,18 +172,7 @@ int wallet_send(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	send_args_t a = {0};
-	int rc = parse(ctl, argc, argv, lo, &a);
-	if (rc >= 0)
-		return rc;
-	dux_client_resp_t resp = {0};
-	rc = post(ctl, "/v1/wallet/send", &a, &resp);
-	if (rc == CTL_OK && ctl->json)
-		out_raw(&resp);
-	else if (rc == CTL_OK)
-		rc = send_print(&resp, &a);
-	dux_client_resp_clear(&resp);
-	return rc;
+	return transfer(ctl, argc, argv, lo, "/v1/wallet/send", send_answer);
 }
 
 int wallet_faucet(ctl_t *ctl, int argc, char **argv)
@@ -158,23 +184,5 @@ int wallet_faucet(ctl_t *ctl, int argc, char **argv)
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
-	send_args_t a = {0};
-	int rc = parse(ctl, argc, argv, lo, &a);
-	if (rc >= 0)
-		return rc;
-	dux_client_resp_t resp = {0};
-	rc = post(ctl, "/v1/faucet", &a, &resp);
-	if (rc == CTL_OK && !wallet_str(resp.json, "id")[0]) {
-		rc = ctl_fail(CTL_EXIT_UNAVAIL, "the wallet's answer names no transfer");
-	} else if (rc == CTL_OK && ctl->json) {
-		out_raw(&resp);
-	} else if (rc == CTL_OK) {
-		fputs(resp.status == 200 ? "already credited " : "credited ", stdout);
-		print_transfer(resp.json, &a);
-		fputs(": transfer ", stdout);
-		out_text(stdout, wallet_str(resp.json, "id"));
-		fputc('\n', stdout);
-	}
-	dux_client_resp_clear(&resp);
-	return rc;
+	return transfer(ctl, argc, argv, lo, "/v1/faucet", faucet_answer);
 }

@@ -7,7 +7,7 @@
 -- intent (releasing, refunding, resolving), then done in the wallet with idempotent ids, then
 -- recorded as done; the recovery job finishes intents left by a crash.
 CREATE TABLE escrows (
-    id              text PRIMARY KEY CHECK (id ~ '^esc_[0-9a-f]{32}$'),
+    id              text PRIMARY KEY CHECK (length(id) = 36),  -- esc_ + 32 hex, by the daemon
     api_id          text NOT NULL CHECK (length(api_id) BETWEEN 1 AND 128),
     user_wallet     text NOT NULL,
     provider_wallet text NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE escrows (
     status          text NOT NULL CHECK (status IN ('creating', 'held', 'releasing', 'released',
                         'refunding', 'refunded', 'disputed', 'resolving', 'resolved', 'failed')),
     reason          text,                    -- of a final state, machine-readable
-    result_hash     text CHECK (result_hash ~ '^[0-9a-f]{64}$'),
+    result_hash     text CHECK (length(result_hash) = 64),  -- SHA-256 hex, checked by the daemon
     -- of a release or split: what the provider and the fund were paid
     paid_provider   bigint NOT NULL DEFAULT 0 CHECK (paid_provider >= 0),
     paid_community  bigint NOT NULL DEFAULT 0 CHECK (paid_community >= 0),
@@ -96,8 +96,9 @@ CREATE FUNCTION flop(units bigint) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT trim_scale(units::numeric / 100000000)::text $$;
 
+-- STABLE as its body (to_char): so it is inlined into the JSON it is part of
 CREATE FUNCTION utc_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 
 CREATE FUNCTION escrow_json(e escrows) RETURNS json
