@@ -15,12 +15,15 @@
 
 #define PROG program_invocation_short_name
 
-static volatile sig_atomic_t child_pid; /* killed if we are interrupted */
+#define CHILDREN_MAX 4 /* daemons a benchmark runs at once (the escrow's: wallet and escrow) */
+
+static volatile sig_atomic_t child_pids[CHILDREN_MAX]; /* killed if we are interrupted */
 
 static void on_signal(int sig)
 {
-	if (child_pid > 0)
-		kill(child_pid, SIGKILL);
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (child_pids[i] > 0)
+			kill(child_pids[i], SIGKILL);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -28,11 +31,22 @@ static void on_signal(int sig)
 /* Every early exit leaves no daemon behind. */
 static void kill_child(void)
 {
-	if (child_pid > 0) {
-		kill(child_pid, SIGKILL);
-		waitpid(child_pid, NULL, 0);
-		child_pid = 0;
-	}
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (child_pids[i] > 0) {
+			kill(child_pids[i], SIGKILL);
+			waitpid(child_pids[i], NULL, 0);
+			child_pids[i] = 0;
+		}
+}
+
+/* Records pid (> 0) as a running child, or forgets it (add false). */
+static void child_track(pid_t pid, bool add)
+{
+	for (int i = 0; pid > 0 && i < CHILDREN_MAX; i++)
+		if (add ? child_pids[i] <= 0 : child_pids[i] == pid) {
+			child_pids[i] = add ? pid : 0;
+			return;
+		}
 }
 
 void bench_guard_install(void)
@@ -102,7 +116,7 @@ bool bench_daemon_start(bench_daemon_t *g, const char *binary, const char *yaml)
 		return false;
 	char *argv[] = {(char *)(uintptr_t)binary, (char *)(uintptr_t) "--config", g->config, NULL};
 	g->pid = sys_spawn(argv, g->log);
-	child_pid = g->pid;
+	child_track(g->pid, true);
 	if (g->pid < 0 || !wait_ready(g)) {
 		fprintf(stderr, "%s: %s did not become ready\n", PROG, g->label);
 		dump_log(g->log);
@@ -114,7 +128,7 @@ bool bench_daemon_start(bench_daemon_t *g, const char *binary, const char *yaml)
 bool bench_daemon_stop(bench_daemon_t *g)
 {
 	int st = sys_stop(g->pid, 30);
-	child_pid = 0;
+	child_track(g->pid, false);
 	g->pid = 0;
 	if (st != 0) {
 		fprintf(stderr, "%s: %s exited with status %d\n", PROG, g->label, st);

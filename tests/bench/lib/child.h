@@ -15,8 +15,8 @@ typedef struct {
 	char workdir[128], config[200], log[200];
 } bench_daemon_t;
 
-/* SIGINT and SIGTERM kill the child and end the benchmark, SIGPIPE is ignored, and any exit
- * kills a child still running. Call once, first. */
+/* SIGINT and SIGTERM kill the children and end the benchmark, SIGPIPE is ignored, and any
+ * exit kills a child still running (up to 4 daemons at once). Call once, first. */
 void bench_guard_install(void);
 
 /* Makes the work directory and chooses the port; false (after printing why) on failure. */

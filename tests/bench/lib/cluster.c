@@ -205,11 +205,13 @@ struct bench_pgwait_sampler {
 	pthread_t th;
 	atomic_bool stop;
 	bench_pgwait_t sum;
+	const char *app; /* only the backends of this application_name (NULL: all) */
 };
 
 static void *pgwait_thread(void *arg)
 {
 	bench_pgwait_sampler_t *s = arg;
+	const char *params[] = {s->app};
 	static const char sql[] =
 		"SELECT count(*) FILTER (WHERE state = 'active' AND wait_event IS NULL),"
 		" count(*) FILTER (WHERE wait_event_type = 'Lock'),"
@@ -218,9 +220,10 @@ static void *pgwait_thread(void *arg)
 		"  AND wait_event NOT LIKE 'WAL%'),"
 		" count(*) FILTER (WHERE state LIKE 'idle in transaction%')"
 		" FROM pg_stat_activity WHERE datname = current_database()"
-		" AND backend_type = 'client backend' AND pid <> pg_backend_pid()";
+		" AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+		" AND ($1::text IS NULL OR application_name = $1)";
 	while (!atomic_load(&s->stop)) {
-		PGresult *res = PQexec(s->pg, sql);
+		PGresult *res = PQexecParams(s->pg, sql, 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 			s->sum.samples++;
 			s->sum.running += strtod(PQgetvalue(res, 0, 0), NULL);
@@ -237,11 +240,18 @@ static void *pgwait_thread(void *arg)
 
 bench_pgwait_sampler_t *bench_pgwait_start(const bench_cluster_t *cl, const char *db)
 {
+	return bench_pgwait_start_app(cl, db, NULL);
+}
+
+bench_pgwait_sampler_t *bench_pgwait_start_app(const bench_cluster_t *cl, const char *db,
+					       const char *app)
+{
 	char ci[700];
 	super_conninfo(cl, db, ci, sizeof ci);
 	bench_pgwait_sampler_t *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->app = app;
 	s->pg = PQconnectdb(ci);
 	if (PQstatus(s->pg) != CONNECTION_OK) {
 		fprintf(stderr, "%s: cannot sample pg_stat_activity: %s\n", PROG,
@@ -279,4 +289,44 @@ void bench_pgwait_print(const char *whose, int backends, const bench_pgwait_t *w
 		       "(waiting for their client)\n",
 		       "", whose, backends, w->samples, w->running, w->lock, w->wal, w->other,
 		       w->idle_in_tx);
+}
+
+/* ---- CPU of the backends of one application ---- */
+
+bool bench_pgcpu_read(const bench_cluster_t *cl, const char *db, const char *app,
+		      bench_pgcpu_t *ret)
+{
+	char sql[400], v[8192];
+	memset(ret, 0, sizeof *ret);
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_stat_activity"
+		 " WHERE datname = current_database() AND backend_type = 'client backend'"
+		 " AND application_name = '%s'",
+		 app);
+	if (!bench_sql(cl, db, sql, v, sizeof v))
+		return false;
+	char *save = NULL;
+	for (char *t = strtok_r(v, " ", &save); t && ret->n < BENCH_PGCPU_MAX;
+	     t = strtok_r(NULL, " ", &save)) {
+		pid_t pid = (pid_t)strtol(t, NULL, 10);
+		double s = sys_cpu_s(pid);
+		if (pid > 0 && s >= 0) {
+			ret->pid[ret->n] = pid;
+			ret->cpu_s[ret->n++] = s;
+		}
+	}
+	return true;
+}
+
+double bench_pgcpu_delta(const bench_pgcpu_t *a, const bench_pgcpu_t *b)
+{
+	double sum = 0;
+	for (int i = 0; i < b->n; i++) {
+		double before = 0;
+		for (int k = 0; k < a->n; k++)
+			if (a->pid[k] == b->pid[i])
+				before = a->cpu_s[k];
+		sum += b->cpu_s[i] - before;
+	}
+	return sum;
 }

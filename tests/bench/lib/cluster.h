@@ -79,8 +79,27 @@ void bench_pgstat_print(const char *label, const char *table, const bench_pgstat
 typedef struct bench_pgwait_sampler bench_pgwait_sampler_t;
 /* NULL (after printing why) when it cannot connect. */
 bench_pgwait_sampler_t *bench_pgwait_start(const bench_cluster_t *cl, const char *db);
+/* The same for the backends of one application_name only (libduxcommon's pool names its
+ * connections after the daemon's schema: "wallet", "escrow"), when daemons share a database.
+ * app (NULL: all) must outlive the sampler. */
+bench_pgwait_sampler_t *bench_pgwait_start_app(const bench_cluster_t *cl, const char *db,
+					       const char *app);
 /* Stops the sampler and frees it; ret gets the means. */
 void bench_pgwait_stop(bench_pgwait_sampler_t *s, bench_pgwait_t *ret);
+/* CPU time of the client backends of one application_name in a database, by pid: read before
+ * and after a run, the difference is what those backends used (a backend that ended in between
+ * is not counted: the daemons' pools keep theirs). */
+#define BENCH_PGCPU_MAX 256
+typedef struct {
+	int n;
+	pid_t pid[BENCH_PGCPU_MAX];
+	double cpu_s[BENCH_PGCPU_MAX];
+} bench_pgcpu_t;
+bool bench_pgcpu_read(const bench_cluster_t *cl, const char *db, const char *app,
+		      bench_pgcpu_t *ret);
+/* CPU seconds used between a and b (a backend absent from a counts from 0). */
+double bench_pgcpu_delta(const bench_pgcpu_t *a, const bench_pgcpu_t *b);
+
 /* One report line: "the wallet's 16 backends, mean of N samples: ..." (nothing without samples). */
 void bench_pgwait_print(const char *whose, int backends, const bench_pgwait_t *w);
 

@@ -48,22 +48,32 @@ static double hist_value(int idx)
 	return lo + width / 2;
 }
 
-double lg_quantile_us(const lg_result_t *r, double q)
+double lg_hist_quantile_us(const uint64_t hist[LG_HIST_BUCKETS], double q)
 {
 	uint64_t total = 0, seen = 0;
 	for (int i = 0; i < LG_HIST_BUCKETS; i++)
-		total += r->hist[i];
+		total += hist[i];
 	if (total == 0)
 		return 0;
 	uint64_t want = (uint64_t)(q * (double)total);
 	if (want >= total)
 		want = total - 1;
 	for (int i = 0; i < LG_HIST_BUCKETS; i++) {
-		seen += r->hist[i];
+		seen += hist[i];
 		if (seen > want)
 			return hist_value(i) / 1000.0;
 	}
 	return 0;
+}
+
+double lg_quantile_us(const lg_result_t *r, double q)
+{
+	return lg_hist_quantile_us(r->hist, q);
+}
+
+void lg_hist_add(uint64_t hist[LG_HIST_BUCKETS], int64_t ns)
+{
+	hist[hist_index(ns)]++;
 }
 
 double lg_rate(const lg_result_t *r)
@@ -260,17 +270,23 @@ static void record(worker_t *w, conn_t *c, const resp_t *r, int64_t t)
 {
 	run_t *run = w->run;
 	lg_result_t *res = &w->res;
-	bool ok = r->status == run->ok_status;
+	int when = t < atomic_load(&run->t_warm) ? LG_WARM
+		   : t < atomic_load(&run->t_end) ? LG_WINDOW
+						  : LG_LATE;
+	bool ok = run->o->answer ? run->o->answer(run->o->ctx, c->idx, r->status,
+						   c->rbuf + r->body_off, r->total - r->body_off,
+						   t - c->sent_ns, when)
+				 : r->status == run->ok_status;
 	if (!ok)
 		note_bad(res, r->status, c->rbuf + r->body_off, r->total - r->body_off);
-	if (t < atomic_load(&run->t_warm)) {
+	if (when == LG_WARM) {
 		res->warm++;
 		res->all_ok += ok;
 		if (!ok)
 			res->status[r->status / 100]++; /* a bad status anywhere spoils the run */
 		return;
 	}
-	if (t >= atomic_load(&run->t_end)) {
+	if (when == LG_LATE) {
 		if (!run->o->drain)
 			return;
 		res->late++;

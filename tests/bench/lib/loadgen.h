@@ -21,6 +21,17 @@
  * may run concurrently. */
 typedef int (*lg_make_fn)(void *ctx, int conn, char *buf, size_t cap);
 
+/* When an answer completed: during the warm-up, inside the measured window, or after it (drain). */
+enum { LG_WARM, LG_WINDOW, LG_LATE };
+
+/* Optional (lg_opts_t.answer): sees every complete answer of connection conn, with the same
+ * ctx as the maker, in the thread that owns conn and before the maker writes that connection's
+ * next request (so a maker can send a request built from the previous answer): its status, its
+ * body (len bytes, not NUL-terminated), its latency in ns and when it completed (LG_*).
+ * Returns whether the answer is ok; when set it replaces the comparison with ok_status. */
+typedef bool (*lg_answer_fn)(void *ctx, int conn, int status, const char *body, size_t len,
+			     int64_t latency_ns, int when);
+
 typedef struct {
 	const char *host; /* IPv4 literal, e.g. "127.0.0.1" */
 	int port;
@@ -40,6 +51,7 @@ typedef struct {
 	 * so that every request sent has been answered and counted in all_ok (a server that
 	 * commits each request can then be checked against the count); false: leave them. */
 	bool drain;
+	lg_answer_fn answer; /* may be NULL */
 } lg_opts_t;
 
 #define LG_HIST_BUCKETS (64 * 64)
@@ -69,6 +81,10 @@ int lg_run(const lg_opts_t *o, lg_result_t **ret);
 
 /* Latency quantile (0..1) of a result, in microseconds. */
 double lg_quantile_us(const lg_result_t *r, double q);
+/* The same histogram for a benchmark's own latencies (e.g. per kind of request, from an
+ * answer callback): add one latency in ns; a quantile (0..1) in microseconds (0 when empty). */
+void lg_hist_add(uint64_t hist[LG_HIST_BUCKETS], int64_t ns);
+double lg_hist_quantile_us(const uint64_t hist[LG_HIST_BUCKETS], double q);
 double lg_rate(const lg_result_t *r);
 
 /* ---- blocking client ---- */

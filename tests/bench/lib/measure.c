@@ -59,7 +59,8 @@ bool bench_measure(const bench_load_t *load, int port, lg_make_fn make, void *ct
 			.threads = load->threads, .warmup_s = load->warmup,
 			.duration_s = load->duration, .make = make, .ctx = ctx,
 			.before_close = snap_threads, .before_close_arg = &snap1,
-			.ok_status = load->ok_status, .req_max = load->req_max, .drain = load->drain};
+			.ok_status = load->ok_status, .req_max = load->req_max, .drain = load->drain,
+			.answer = load->answer};
 	memset(ret, 0, sizeof *ret);
 	snap_threads(&snap0);
 	double s0 = server > 0 ? sys_cpu_s(server) : sys_self_cpu_s();

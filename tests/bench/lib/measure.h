@@ -17,6 +17,7 @@ typedef struct {
 	int ok_status;
 	size_t req_max;
 	bool drain;
+	lg_answer_fn answer; /* lg_opts_t.answer, called with the maker's ctx; may be NULL */
 } bench_load_t;
 
 typedef struct {

@@ -272,3 +272,21 @@ int sys_run(char *const argv[], char *const env_extra[], char *out, size_t outle
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+double sys_machine_busy_s(double *steal_s)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[8] = {0};
+	int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5], &v[6], &v[7])
+		  : 0;
+	if (f)
+		fclose(f);
+	if (n < 8)
+		return -1;
+	/* user nice system [idle] [iowait] irq softirq steal */
+	double tck = (double)sysconf(_SC_CLK_TCK);
+	if (steal_s)
+		*steal_s = (double)v[7] / tck;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / tck;
+}

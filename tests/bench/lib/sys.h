@@ -22,6 +22,11 @@ typedef struct {
 	double cpu_s;
 } sys_thread_t;
 int sys_threads(pid_t pid, sys_thread_t *out, int max);
+/* CPU seconds the whole machine has spent busy (every CPU, every process: the "cpu" line of
+ * /proc/stat without idle, iowait and steal), -1 when unreadable: around a run, what the
+ * processes measured did not use of it is what other work on the machine took. steal_s (may
+ * be NULL) gets the seconds the hypervisor gave to others while this machine wanted to run. */
+double sys_machine_busy_s(double *steal_s);
 /* The 1-minute load average, -1 when unreadable. */
 double sys_loadavg(void);
 /* CPU seconds of this process. */
