@@ -211,7 +211,11 @@ static int start_http(dux_daemon_t *d)
 		.auth_issuer = d->common.auth_issuer,
 		.metrics = d->metrics,
 	};
-	return dux_http_start(&o, &d->http);
+	int r = dux_http_start(&o, &d->http);
+	if (r < 0) /* the usual cause: another process has the port */
+		dux_error("cannot listen on %s port %lld: %s", d->common.http_bind,
+			  (long long)d->common.http_port, dux_strerror(r));
+	return r;
 }
 
 static int relay_job(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)

@@ -88,11 +88,12 @@ count_of() { grep -o -- "$1" <<<"$OUT" | wc -l; }
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
 
-# free_port [AVOID...]: a port nobody listens on, none of AVOID.
+# free_port [AVOID...]: a port nobody listens on, none of AVOID; below the kernel's ephemeral
+# range (32768 and up), where outgoing connections cannot take it before the daemon binds it.
 free_port() {
     local p a ok
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         ok=1
         for a in "$@"; do
             [[ $p != "$a" ]] || ok=0

@@ -97,18 +97,25 @@ bool th_pg_newdb(th_pg_t *pg)
 	return true;
 }
 
+/* A port below the kernel's ephemeral range (32768 and up on Linux): there the connections this
+ * machine opens, to PostgreSQL for one, cannot take it between this check and the daemon's
+ * bind. Random, so that tests running side by side rarely try the same one. */
 int th_free_port(void)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof a;
-	int port = -1;
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &l) == 0)
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
+	for (int tries = 0; tries < 200; tries++) {
+		uint8_t r[2];
+		dux_random_bytes(r, sizeof r);
+		int port = 20000 + ((r[0] << 8 | r[1]) % 12000);
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		bool ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+		if (s >= 0)
+			close(s);
+		if (ok)
+			return port;
+	}
+	return -1;
 }
 
 static bool write_config(th_daemon_t *d, const th_pg_t *pg, const char *extra)
