@@ -171,12 +171,7 @@ void api_release(dux_req_t *r, void *app)
 		goto out;
 	}
 	escrow_row_t row;
-	dux_db_conn_t *c;
-	int rc = dux_db_acquire(dux_daemon_db(e->d), &c);
-	if (rc == 0) {
-		rc = escrows_load(c, x.id, false, &row);
-		dux_db_release(dux_daemon_db(e->d), c);
-	}
+	int rc = escrows_read(e, x.id, &row);
 	if (rc == DUX_ENOENT) {
 		dux_reply_problem(r, 404, "not-found", "no escrow %s", x.id);
 		goto out;
@@ -241,12 +236,7 @@ void api_dispute(dux_req_t *r, void *app)
 		goto out;
 	}
 	escrow_row_t row;
-	dux_db_conn_t *c;
-	int rc = dux_db_acquire(dux_daemon_db(e->d), &c);
-	if (rc == 0) {
-		rc = escrows_load(c, x.id, false, &row);
-		dux_db_release(dux_daemon_db(e->d), c);
-	}
+	int rc = escrows_read(e, x.id, &row);
 	if (rc == 0 && strcmp(row.owner, x.actor) != 0)
 		rc = DUX_ENOENT; /* someone else's escrow is as unknown as a missing one */
 	if (rc == DUX_ENOENT) {
@@ -295,12 +285,7 @@ void api_resolve(dux_req_t *r, void *app)
 	snprintf(reason, sizeof reason, "resolved_%s", x.resolution);
 	x.reason = reason;
 	escrow_row_t row;
-	dux_db_conn_t *c;
-	rc = dux_db_acquire(dux_daemon_db(e->d), &c);
-	if (rc == 0) {
-		rc = escrows_load(c, x.id, false, &row);
-		dux_db_release(dux_daemon_db(e->d), c);
-	}
+	rc = escrows_read(e, x.id, &row);
 	/* the split must fit the escrow (whose amount never changes) */
 	if (rc == 0 && split && x.split > row.amount) {
 		if (dux_verr_set(&err, "provider_amount", "is more than the escrow's amount") < 0)

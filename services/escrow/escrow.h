@@ -86,6 +86,8 @@ typedef struct {
 
 /* Reads an escrow (FOR UPDATE when lock). */
 int escrows_load(dux_db_conn_t *c, const char *id, bool lock, escrow_row_t *ret);
+/* The same on a connection of the pool, without a lock. */
+int escrows_read(escrow_t *e, const char *id, escrow_row_t *ret);
 
 /* ---- moves.c: the wallet steps of each transition, idempotent */
 

@@ -78,3 +78,14 @@ void reply_db_json(dux_req_t *r, int status, const char *text)
 	else
 		dux_reply_problem(r, 500, "internal", "out of memory");
 }
+
+int escrows_read(escrow_t *e, const char *id, escrow_row_t *ret)
+{
+	dux_db_conn_t *c;
+	int r = dux_db_acquire(dux_daemon_db(e->d), &c);
+	if (r < 0)
+		return r;
+	r = escrows_load(c, id, false, ret);
+	dux_db_release(dux_daemon_db(e->d), c);
+	return r;
+}

@@ -92,15 +92,6 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_escrow ON audit_log (escrow_id, seq) WHERE escrow_id IS NOT NULL;
 
-CREATE FUNCTION flop(units bigint) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT trim_scale(units::numeric / 100000000)::text $$;
-
--- STABLE as its body (to_char): so it is inlined into the JSON it is part of
-CREATE FUNCTION utc_text(t timestamptz) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
-
 CREATE FUNCTION escrow_json(e escrows) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$

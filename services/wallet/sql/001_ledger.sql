@@ -81,16 +81,6 @@ CREATE TABLE withdrawals (
 );
 CREATE INDEX withdrawals_sending ON withdrawals (updated_at) WHERE state = 'sending';
 
--- FLOP text of base units, exact ("10.5", "0.00000001", "0").
-CREATE FUNCTION flop(units bigint) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT trim_scale(units::numeric / 100000000)::text $$;
-
--- STABLE as its body (to_char): so it is inlined into the JSON it is part of
-CREATE FUNCTION utc_text(t timestamptz) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
-
 -- A transfer as the API shows it.
 CREATE FUNCTION transfer_json(t transfers) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE

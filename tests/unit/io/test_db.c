@@ -166,7 +166,7 @@ static void test_migrations_applied_once(void **state)
 	assert_string_equal(dux_db_migrate_error(db), "");
 	char names[256], at[64], at2[64];
 	migration_names("mig_once", names, sizeof names);
-	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql");
+	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql");
 	query(admin, "SELECT max(applied_at)::text FROM mig_once.schema_migrations", 0, NULL, at,
 	      sizeof at);
 
@@ -175,7 +175,7 @@ static void test_migrations_applied_once(void **state)
 	migrate_ok(copy); /* a second copy of the daemon */
 	assert_true(dux_db_ready(copy));
 	migration_names("mig_once", names, sizeof names);
-	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql");
+	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql");
 	query(admin, "SELECT max(applied_at)::text FROM mig_once.schema_migrations", 0, NULL, at2,
 	      sizeof at2);
 	assert_string_equal(at, at2);
@@ -196,7 +196,7 @@ static void test_library_migrations_create_bus_tables(void **state)
 	assert_false(table_exists("public.bus_cursor"));
 	char names[128];
 	migration_names("mig_lib", names, sizeof names);
-	assert_string_equal(names, "dux_000_bus.sql");
+	assert_string_equal(names, "dux_000_bus.sql dux_001_text.sql");
 	db = dux_db_close(db);
 }
 
@@ -224,7 +224,7 @@ static void test_broken_migration_leaves_nothing(void **state)
 	assert_false(table_exists("mig_broken.later")); /* nothing after it */
 	char names[256];
 	migration_names("mig_broken", names, sizeof names);
-	assert_string_equal(names, "001_good.sql dux_000_bus.sql");
+	assert_string_equal(names, "001_good.sql dux_000_bus.sql dux_001_text.sql");
 
 	/* fixed in place (the table is borrowed), the same pool finishes the job */
 	blobs[1].data = fixed;
@@ -234,7 +234,7 @@ static void test_broken_migration_leaves_nothing(void **state)
 	assert_true(table_exists("mig_broken.half"));
 	assert_true(table_exists("mig_broken.later"));
 	migration_names("mig_broken", names, sizeof names);
-	assert_string_equal(names, "001_good.sql 002_broken.sql 003_later.sql dux_000_bus.sql");
+	assert_string_equal(names, "001_good.sql 002_broken.sql 003_later.sql dux_000_bus.sql dux_001_text.sql");
 	assert_int_equal(query_i64(admin, "SELECT count(*) FROM mig_broken.half", 0, NULL), 1);
 	db = dux_db_close(db);
 }
