@@ -5,7 +5,7 @@
  *   DUX-AUDIT-1, seq, prev_hash, action, escrow_id ("" when none), actor, created_at, data
  * joined by "\n"; prev_hash is the hash of the entry before (64 zeros for the first); the
  * signature is Ed25519 over the 64 hex characters of the hash, base64url, with the key whose
- * public half GET /v1/audit/key tells. verify fetches every entry (GET /v1/audit, pages of
+ * public half GET /v1/audit/key tells (or the one pinned with --public-key FILE). verify fetches every entry (GET /v1/audit, pages of
  * 1000) and checks, in this order for each: that seq follows the one before (seq gap), that
  * prev_hash is the hash before (broken link), that the hash is that of the content (hash
  * mismatch), and the signature (bad signature). The first failure is named and ends it. */
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_AFTER = 256, O_LIMIT, O_FROM_SEQ };
+enum { O_AFTER = 256, O_LIMIT, O_FROM_SEQ, O_PUBLIC_KEY };
 
 #define PAGE 1000 /* the escrow's largest page */
 #define SEQ_MAX (INT64_MAX / 2) /* the escrow's bound on "after" */
@@ -344,27 +344,49 @@ static int verify_print(const ctl_t *ctl, const verify_t *v)
 	return CTL_OK;
 }
 
-/* --from-seq, the only option, into the int64_t at args. */
+typedef struct {
+	int64_t from;
+	const char *key_file; /* --public-key: the key to trust instead of the server's */
+} verify_args_t;
+
 static int verify_option(const ctl_t *ctl, int c, void *args)
 {
-	(void)c;
-	return ctl_parse_i64(ctl, "--from-seq", optarg, 1, SEQ_MAX, args);
+	verify_args_t *a = args;
+	if (c == O_PUBLIC_KEY) {
+		a->key_file = optarg;
+		return CTL_OK;
+	}
+	return ctl_parse_i64(ctl, "--from-seq", optarg, 1, SEQ_MAX, &a->from);
+}
+
+/* The key to verify with: the one pinned with --public-key (a log rewritten by someone who
+ * also holds the server's key then fails), else the one the escrow serves. */
+static int verify_key(const ctl_t *ctl, const char *file, dux_key_t **ret)
+{
+	if (!file)
+		return fetch_key(ctl, ret);
+	if (dux_key_load_file(file, ret) < 0)
+		return ctl_fail(CTL_EXIT_LOCAL, "cannot read an Ed25519 key (PEM) from %s", file);
+	return CTL_OK;
 }
 
 int audit_verify(ctl_t *ctl, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"from-seq", required_argument, NULL, O_FROM_SEQ},
+		{"public-key", required_argument, NULL, O_PUBLIC_KEY},
 		CTL_HELP_OPTION,
 		{NULL, 0, NULL, 0},
 	};
 	verify_t v = {.from = 1};
-	int rc = ctl_opt_parse(ctl, argc, argv, lo, verify_option, &v.from);
+	verify_args_t a = {.from = 1};
+	int rc = ctl_opt_parse(ctl, argc, argv, lo, verify_option, &a);
 	if (rc >= 0)
 		return rc;
+	v.from = a.from;
 	if ((rc = ctl_positionals(ctl, argc, argv, 0, "")) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK ||
-	    (rc = fetch_key(ctl, &v.key)) != CTL_OK)
+	    (rc = verify_key(ctl, a.key_file, &v.key)) != CTL_OK)
 		return rc;
 	v.next = v.from;
 	memcpy(v.prev, zero_hash, sizeof v.prev);

@@ -77,7 +77,7 @@ static const ctl_cmd_t commands[] = {
 	 CTL_ESCROW},
 	{"audit", "show", audit_show, "[--after N] [--limit N]",
 	 "service, admin: entries of the escrow's audit log", CTL_ESCROW},
-	{"audit", "verify", audit_verify, "[--from-seq N]",
+	{"audit", "verify", audit_verify, "[--from-seq N] [--public-key FILE]",
 	 "service, admin: check every hash, link and signature of the audit log (exit 1: it"
 	 " does not hold)",
 	 CTL_ESCROW},

@@ -183,7 +183,7 @@ test_usage() {
     expect "escrow --help: create" out_has 'usage: duxctl escrow create --api-id ID'
     expect "escrow --help: resolve" out_has 'usage: duxctl escrow resolve ESCROW_ID --outcome'
     run "audit --help" 0 ectl audit --help
-    expect "audit --help: verify" out_has 'usage: duxctl audit verify \[--from-seq N\]'
+    expect "audit --help: verify" out_has 'usage: duxctl audit verify \[--from-seq N\] \[--public-key FILE\]'
     run "--help" 0 "$DUXCTL" --help
     expect "--help documents --escrow" out_has -- '--escrow URL .*DUXOS_ESCROW_URL'
     expect "--help lists fund" out_has 'duxctl fund'
@@ -473,6 +473,17 @@ test_audit() {
     expect "the head is the last hash" \
         test "$head" = "$(sql "SELECT hash FROM escrow.audit_log ORDER BY seq DESC LIMIT 1")"
     run "audit verify (service token)" 0 as "$SVC" audit verify
+    openssl pkey -in "$T/audit.key" -pubout -out "$T/audit.pub" 2>/dev/null ||
+        die "openssl could not derive the audit key's public half"
+    run "audit verify --public-key (the pinned key)" 0 as "$ADMIN" audit verify \
+        --public-key "$T/audit.pub"
+    openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout -out "$T/other.pub" ||
+        die "openssl could not make a second key"
+    run "audit verify --public-key (another key)" 1 as "$ADMIN" audit verify \
+        --public-key "$T/other.pub"
+    expect "a foreign key fails the first signature" out_has "bad signature"
+    run "audit verify --public-key (no such file)" 4 as "$ADMIN" audit verify \
+        --public-key "$T/missing.pub"
     run "audit verify --from-seq 3" 0 as "$ADMIN" audit verify --from-seq 3
     expect "from seq 3" out_has "^$((n - 2)) entries verified, head $head\$"
     run "audit verify --from-seq past the end" 1 as "$ADMIN" audit verify --from-seq $((n + 5))
