@@ -25,6 +25,7 @@
  * released, a fund or ledger that does not add up, a daemon that did not stop cleanly); 2 on
  * bad usage or a set-up failure. */
 #include "bench.h"
+#include "wallet_calls.h"
 #include "child.h"
 #include "cluster.h"
 #include "harness.h"
@@ -50,7 +51,6 @@
 #define BPS 500            /* escrow.community_bps (its default): the fund's 5 % */
 #define ESCROW_SUB "duxos-escrow"
 #define SERVICE_SUB "bench-tasks" /* the service that releases */
-#define AUTH_MAX 1200             /* "Authorization: Bearer <token>\r\n" */
 #define ID_LEN 36                 /* "esc_" + 32 hex */
 #define SPREAD 10000              /* amounts: 1 FLOP + 0 .. 9999 units */
 #define SHARDS_MAX 4              /* runs in one invocation */
@@ -190,7 +190,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 /* ---- tokens and accounts ---- */
 
 typedef struct {
-	char auth[AUTH_MAX]; /* "Authorization: Bearer ...\r\n" */
+	char auth[BENCH_AUTH_MAX]; /* "Authorization: Bearer ...\r\n" */
 } tok_t;
 
 typedef struct {
@@ -198,23 +198,12 @@ typedef struct {
 	dux_key_t *key;
 	int64_t ttl;
 	tok_t *owners, *providers;
-	char admin[AUTH_MAX], service[AUTH_MAX];
+	char admin[BENCH_AUTH_MAX], service[BENCH_AUTH_MAX];
 	char *escrow_token; /* the escrow's own, for the wallet (bare token) */
 	char (*addr)[DUX_ADDRESS_MAX];  /* owner k's accounts: addr[k * accounts ...] */
 	char (*paddr)[DUX_ADDRESS_MAX]; /* provider accounts */
 	int naddr;
 } world_t;
-
-static bool bearer(const dux_key_t *key, const char *sub, unsigned scopes, int64_t ttl, char *out,
-		   size_t len)
-{
-	char *tok = NULL;
-	if (dux_token_mint(key, "duxos", sub, scopes, ttl, &tok) < 0)
-		return false;
-	int n = snprintf(out, len, "Authorization: Bearer %s\r\n", tok);
-	free(tok);
-	return n > 0 && (size_t)n < len;
-}
 
 /* POST /v1/wallet/address: owner accounts first, then provider accounts (bench_parallel's fn). */
 static bool create_account(void *ctx, lg_sync_t *s, int i, char *err, size_t errlen)
@@ -224,35 +213,14 @@ static bool create_account(void *ctx, lg_sync_t *s, int i, char *err, size_t err
 	const char *auth = owner ? w->owners[i / w->o->accounts].auth
 				 : w->providers[i - w->naddr].auth;
 	char *dst = owner ? w->addr[i] : w->paddr[i - w->naddr];
-	char req[AUTH_MAX + 256];
-	const char *body = NULL;
-	int len = lg_format(req, sizeof req, "POST", "/v1/wallet/address", auth, NULL);
-	int st = len > 0 ? lg_sync_do(s, req, (size_t)len, &body, NULL) : -1;
-	cJSON *j = st == 201 ? cJSON_Parse(body) : NULL;
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "address");
-	bool ok = cJSON_IsString(a) && strlen(a->valuestring) < DUX_ADDRESS_MAX;
-	if (ok)
-		snprintf(dst, DUX_ADDRESS_MAX, "%s", a->valuestring);
-	else
-		snprintf(err, errlen, "POST /v1/wallet/address answered %d: %.300s", st,
-			 st > 0 ? body : "(no answer)");
-	cJSON_Delete(j);
-	return ok;
+	return bench_new_account(s, auth, dst, err, errlen);
 }
 
 /* POST /v1/faucet as the admin: an owner account gets --fund FLOP (bench_parallel's fn). */
 static bool fund_account(void *ctx, lg_sync_t *s, int i, char *err, size_t errlen)
 {
 	world_t *w = ctx;
-	char req[AUTH_MAX + 512], body[160];
-	const char *resp = NULL;
-	snprintf(body, sizeof body, "{\"address\":\"%s\",\"amount\":\"%d\"}", w->addr[i], w->o->fund);
-	int len = lg_format(req, sizeof req, "POST", "/v1/faucet", w->admin, body);
-	int st = len > 0 ? lg_sync_do(s, req, (size_t)len, &resp, NULL) : -1;
-	if (st != 201)
-		snprintf(err, errlen, "POST /v1/faucet answered %d: %.300s", st,
-			 st > 0 ? resp : "(no answer)");
-	return st == 201;
+	return bench_faucet(s, w->admin, w->addr[i], w->o->fund, err, errlen);
 }
 
 /* ---- the load: each connection alternates create and release ---- */
@@ -542,7 +510,7 @@ static bool read_fund(const bench_daemon_t *g, fund_t *ret, bool quiet)
 static bool wallet_fund(const bench_daemon_t *wallet, const world_t *w, int64_t *ret,
 			int *ret_n)
 {
-	char auth[AUTH_MAX], *text = NULL;
+	char auth[BENCH_AUTH_MAX], *text = NULL;
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", w->escrow_token);
 	int st = bench_call(wallet->port, "GET", "/v1/wallet/balance", auth, NULL, &text);
 	cJSON *j = st == 200 && text ? cJSON_Parse(text) : NULL;
@@ -556,33 +524,6 @@ static bool wallet_fund(const bench_daemon_t *wallet, const world_t *w, int64_t 
 	return ok;
 }
 
-typedef struct {
-	bool holds;
-	long long transfers, pending;
-} ledger_t;
-
-static bool ledger_check(const bench_daemon_t *g, const world_t *w, ledger_t *ret)
-{
-	char *text = NULL;
-	int st = bench_call(g->port, "GET", "/v1/ledger/check", w->admin, NULL, &text);
-	cJSON *j = st == 200 && text ? cJSON_Parse(text) : NULL;
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "holds");
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "transfers");
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(j, "pending"), "count");
-	bool ok = cJSON_IsBool(h) && cJSON_IsNumber(t) && cJSON_IsNumber(p);
-	if (ok) {
-		ret->holds = cJSON_IsTrue(h);
-		ret->transfers = (long long)t->valuedouble;
-		ret->pending = (long long)p->valuedouble;
-	}
-	if (!ok || !ret->holds)
-		printf("  %-34s answered %d: %.1000s\n", "GET /v1/ledger/check", st,
-		       text ? text : "(no answer)");
-	cJSON_Delete(j);
-	free(text);
-	return ok;
-}
 
 /* ---- one run: fresh database, both daemons, the load, the checks ---- */
 
@@ -642,7 +583,7 @@ static bool measure(const opts_t *o, const world_t *w, const bench_cluster_t *cl
 	static const char *const wroutes[] = {"/transfers"};
 	double es0[2], ec0[2], es1[2], ec1[2], ws0[1], wc0[1], ws1[1], wc1[1];
 	bench_load_t load = {.conns = o->conns, .threads = o->lg_threads, .warmup = o->warmup,
-			     .duration = o->duration, .req_max = 2 * AUTH_MAX + 2048, .drain = true,
+			     .duration = o->duration, .req_max = 2 * BENCH_AUTH_MAX + 2048, .drain = true,
 			     .answer = on_answer};
 	(void)bench_sql(cl, NULL, "CHECKPOINT", NULL, 0);
 	x->have_stats = bench_pgstat_read(cl, DB, "wallet", "accounts", &x->st0);
@@ -809,7 +750,7 @@ static bool checks(const opts_t *o, const world_t *w, const daemons_t *d, erun_t
 {
 	listing_t l;
 	fund_t f = {0};
-	ledger_t lg = {0};
+	bench_ledger_t lg = {0};
 	char a[DUX_MONEY_STRLEN], b[DUX_MONEY_STRLEN], c[DUX_MONEY_STRLEN];
 	bool listed = list_escrows(&d->escrow, w, &l);
 	bool all_released = listed && l.count == (int64_t)x->created && l.released == l.count &&
@@ -853,7 +794,7 @@ static bool checks(const opts_t *o, const world_t *w, const daemons_t *d, erun_t
 		       dux_money_format(f.inflow, b), f.shards, f.bps, fund_ok ? "match" : "MISMATCH");
 	long long faucet = (long long)o->owners * o->accounts;
 	long long expect = faucet + 4 * (long long)x->created;
-	bool got_ledger = ledger_check(&d->wallet, w, &lg);
+	bool got_ledger = bench_ledger_check(d->wallet.port, w->admin, &lg);
 	bool ledger_ok = got_ledger && lg.holds && lg.transfers == expect && lg.pending == 0;
 	if (got_ledger)
 		printf("  %-34s holds %s; %lld transfers = %lld faucet credits + 4 x %llu escrows "
@@ -894,17 +835,17 @@ static bool one_run(const opts_t *o, world_t *w, const bench_cluster_t *cl, int 
 		return false;
 	}
 	/* tokens: owners (user), providers (provider), admin, the releasing service, the escrow */
-	char sub[64], escrow_auth[AUTH_MAX];
-	ok = bearer(w->key, "bench-admin", DUX_SCOPE_ADMIN, w->ttl, w->admin, sizeof w->admin) &&
-	     bearer(w->key, SERVICE_SUB, DUX_SCOPE_SERVICE, w->ttl, w->service, sizeof w->service) &&
-	     bearer(w->key, ESCROW_SUB, DUX_SCOPE_SERVICE, w->ttl, escrow_auth, sizeof escrow_auth);
+	char sub[64], escrow_auth[BENCH_AUTH_MAX];
+	ok = bench_bearer(w->key, "bench-admin", DUX_SCOPE_ADMIN, w->ttl, w->admin, sizeof w->admin) &&
+	     bench_bearer(w->key, SERVICE_SUB, DUX_SCOPE_SERVICE, w->ttl, w->service, sizeof w->service) &&
+	     bench_bearer(w->key, ESCROW_SUB, DUX_SCOPE_SERVICE, w->ttl, escrow_auth, sizeof escrow_auth);
 	for (int k = 0; ok && k < o->owners; k++) {
 		snprintf(sub, sizeof sub, "bench-owner-%d", k);
-		ok = bearer(w->key, sub, DUX_SCOPE_USER, w->ttl, w->owners[k].auth, AUTH_MAX);
+		ok = bench_bearer(w->key, sub, DUX_SCOPE_USER, w->ttl, w->owners[k].auth, BENCH_AUTH_MAX);
 	}
 	for (int k = 0; ok && k < o->providers; k++) {
 		snprintf(sub, sizeof sub, "bench-provider-%d", k);
-		ok = bearer(w->key, sub, DUX_SCOPE_PROVIDER, w->ttl, w->providers[k].auth, AUTH_MAX);
+		ok = bench_bearer(w->key, sub, DUX_SCOPE_PROVIDER, w->ttl, w->providers[k].auth, BENCH_AUTH_MAX);
 	}
 	if (ok) { /* the bare token: "Authorization: Bearer " ... "\r\n" */
 		free(w->escrow_token);

@@ -16,6 +16,7 @@
  * errors, an answer other than 201, a ledger check that fails or counts other transfers, a
  * daemon that did not stop cleanly); 2 on bad usage or a set-up failure. */
 #include "bench.h"
+#include "wallet_calls.h"
 #include "child.h"
 #include "cluster.h"
 #include "harness.h"
@@ -39,7 +40,6 @@
 #define TARGET_BATCH_RATIO 3.0   /* batched transfers/s against pgbench tps */
 #define WALLET_DB "bench_wallet"
 #define PGBENCH_DB "bench_pgbench"
-#define AUTH_MAX 1200   /* "Authorization: Bearer <token>\r\n" */
 #define ITEM_MAX 256    /* one transfer object in a request body */
 #define MAX_AMOUNT 1000 /* base units (0.00001 FLOP): no account can run dry */
 
@@ -154,62 +154,29 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 
 typedef struct {
 	char sub[64];
-	char auth[AUTH_MAX]; /* "Authorization: Bearer ...\r\n" */
+	char auth[BENCH_AUTH_MAX]; /* "Authorization: Bearer ...\r\n" */
 } owner_t;
 
 typedef struct {
 	const opts_t *o;
 	owner_t *owners;
-	char admin[AUTH_MAX];
+	char admin[BENCH_AUTH_MAX];
 	char (*addr)[DUX_ADDRESS_MAX]; /* owner k's accounts: addr[k * accounts ...] */
 	int naddr;
 } world_t;
-
-static bool bearer(const dux_key_t *key, const char *sub, unsigned scopes, int64_t ttl, char *out,
-		   size_t len)
-{
-	char *tok = NULL;
-	if (dux_token_mint(key, "duxos", sub, scopes, ttl, &tok) < 0)
-		return false;
-	int n = snprintf(out, len, "Authorization: Bearer %s\r\n", tok);
-	free(tok);
-	return n > 0 && (size_t)n < len;
-}
 
 /* POST /v1/wallet/address as the account's owner (bench_parallel's fn). */
 static bool create_account(void *ctx, lg_sync_t *s, int i, char *err, size_t errlen)
 {
 	world_t *w = ctx;
-	const owner_t *ow = &w->owners[i / w->o->accounts];
-	char req[AUTH_MAX + 256];
-	const char *body = NULL;
-	int len = lg_format(req, sizeof req, "POST", "/v1/wallet/address", ow->auth, NULL);
-	int st = len > 0 ? lg_sync_do(s, req, (size_t)len, &body, NULL) : -1;
-	cJSON *j = st == 201 ? cJSON_Parse(body) : NULL;
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "address");
-	bool ok = cJSON_IsString(a) && strlen(a->valuestring) < DUX_ADDRESS_MAX;
-	if (ok)
-		snprintf(w->addr[i], DUX_ADDRESS_MAX, "%s", a->valuestring);
-	else
-		snprintf(err, errlen, "POST /v1/wallet/address answered %d: %.300s", st,
-			 st > 0 ? body : "(no answer)");
-	cJSON_Delete(j);
-	return ok;
+	return bench_new_account(s, w->owners[i / w->o->accounts].auth, w->addr[i], err, errlen);
 }
 
 /* POST /v1/faucet as the admin: the account gets --fund FLOP (bench_parallel's fn). */
 static bool fund_account(void *ctx, lg_sync_t *s, int i, char *err, size_t errlen)
 {
 	world_t *w = ctx;
-	char req[AUTH_MAX + 512], body[160];
-	const char *resp = NULL;
-	snprintf(body, sizeof body, "{\"address\":\"%s\",\"amount\":\"%d\"}", w->addr[i], w->o->fund);
-	int len = lg_format(req, sizeof req, "POST", "/v1/faucet", w->admin, body);
-	int st = len > 0 ? lg_sync_do(s, req, (size_t)len, &resp, NULL) : -1;
-	if (st != 201)
-		snprintf(err, errlen, "POST /v1/faucet answered %d: %.300s", st,
-			 st > 0 ? resp : "(no answer)");
-	return st == 201;
+	return bench_faucet(s, w->admin, w->addr[i], w->o->fund, err, errlen);
 }
 
 /* ---- request maker: transfers from the connection's owner to anyone ---- */
@@ -296,7 +263,7 @@ static bool wallet_run(const opts_t *o, world_t *w, const bench_cluster_t *cl,
 {
 	memset(ret, 0, sizeof *ret);
 	ret->per_request = per_request;
-	size_t req_max = (size_t)per_request * ITEM_MAX + AUTH_MAX + 1024;
+	size_t req_max = (size_t)per_request * ITEM_MAX + BENCH_AUTH_MAX + 1024;
 	mk_t m = {.w = w, .per_request = per_request, .prefix = per_request == 1 ? 's' : 'b',
 		  .body_max = req_max, .cs = calloc((size_t)o->conns, sizeof(conn_state_t))};
 	bool ok = m.cs != NULL;
@@ -381,27 +348,6 @@ static bool wallet_start(bench_daemon_t *g, const opts_t *o, const bench_cluster
 		 g->port, max_body, conninfo, cl->password_file, o->pool_size, bus, keyfile, pass,
 		 o->fund);
 	return bench_daemon_start(g, o->wallet, yaml);
-}
-
-/* GET /v1/ledger/check: holds, and how many transfers the ledger has. */
-static bool ledger_check(const bench_daemon_t *g, const world_t *w, bool *holds, long long *count)
-{
-	char *text = NULL;
-	int st = bench_call(g->port, "GET", "/v1/ledger/check", w->admin, NULL, &text);
-	cJSON *j = st == 200 && text ? cJSON_Parse(text) : NULL;
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "holds");
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "transfers");
-	bool ok = cJSON_IsBool(h) && cJSON_IsNumber(t);
-	if (ok) {
-		*holds = cJSON_IsTrue(h);
-		*count = (long long)t->valuedouble;
-	}
-	if (!ok || !*holds)
-		printf("  %-34s answered %d: %.1000s\n", "GET /v1/ledger/check", st,
-		       text ? text : "(no answer)");
-	cJSON_Delete(j);
-	free(text);
-	return ok;
 }
 
 /* ---- the report ---- */
@@ -498,10 +444,10 @@ int main(int argc, char **argv)
 	/* tokens outlive the whole run */
 	int64_t ttl = 3600 + (int64_t)(4 * (o.duration + o.warmup));
 	bool ok = w.owners && w.addr && th_auth_key(keyfile, &key) &&
-		  bearer(key, "bench-admin", DUX_SCOPE_ADMIN, ttl, w.admin, sizeof w.admin);
+		  bench_bearer(key, "bench-admin", DUX_SCOPE_ADMIN, ttl, w.admin, sizeof w.admin);
 	for (int k = 0; ok && k < o.owners; k++) {
 		snprintf(w.owners[k].sub, sizeof w.owners[k].sub, "bench-owner-%d", k);
-		ok = bearer(key, w.owners[k].sub, DUX_SCOPE_USER, ttl, w.owners[k].auth,
+		ok = bench_bearer(key, w.owners[k].sub, DUX_SCOPE_USER, ttl, w.owners[k].auth,
 			    sizeof w.owners[k].auth);
 	}
 	if (!ok) {
@@ -539,11 +485,12 @@ int main(int argc, char **argv)
 
 	/* d. the ledger adds up, and holds exactly what the 201 answers carried */
 	printf("\n[d] ledger check: GET /v1/ledger/check (admin)\n");
-	bool holds = false;
-	long long count = -1;
+	bench_ledger_t lg = {.transfers = -1};
 	long long expected = naddr + (long long)single.answered +
 			     (long long)batch.answered * o.batch;
-	bool checked = ledger_check(&g, &w, &holds, &count);
+	bool checked = bench_ledger_check(g.port, w.admin, &lg);
+	bool holds = lg.holds;
+	long long count = lg.transfers;
 	bool matches = checked && holds && count == expected;
 	if (checked)
 		printf("  %-34s holds %s; %lld transfers: %d faucet credits + %lld single + %lld x %d "
