@@ -106,6 +106,28 @@ free_port() {
     return 1
 }
 
+# common_config HTTP BUS: the options every daemon of these tests shares (ports, the test
+# database, the token key, mainnet), as YAML on stdout; a test appends its daemon's own.
+common_config() {
+    local http=$1 bus=$2
+    cat <<EOF
+http:
+  port: $http
+db:
+  conninfo: "$CONNINFO"
+  password_file: "$PWFILE"
+  pool_size: 4
+bus:
+  endpoint: "tcp://127.0.0.1:$bus"
+log:
+  level: info
+auth:
+  public_key_file: "$T/auth.pub"
+chain:
+  network: mainnet
+EOF
+}
+
 env_value() {
     sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$DUX_TEST_PG_DIR/env"
 }

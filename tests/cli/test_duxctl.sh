@@ -27,21 +27,7 @@ URL=""      # its base URL
 ctl() { "$DUXCTL" --registry "$URL" "$@"; }
 
 write_config() {
-    local http=$1 bus=$2
-    cat >"$T/registry.yaml" <<EOF
-http:
-  port: $http
-db:
-  conninfo: "$CONNINFO"
-  password_file: "$PWFILE"
-  pool_size: 4
-bus:
-  endpoint: "tcp://127.0.0.1:$bus"
-log:
-  level: info
-auth:
-  public_key_file: "$T/auth.pub"
-EOF
+    common_config "$1" "$2" >"$T/registry.yaml"
 }
 
 start_registry() {

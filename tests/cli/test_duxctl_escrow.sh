@@ -61,26 +61,6 @@ col() { row_of "$1" | awk -v n="$2" '{ print $n }'; }
 # the value of "key: value" line of OUT
 kv() { sed -n "s/^$1: //p" <<<"$OUT"; }
 
-common_config() {
-    local http=$1 bus=$2
-    cat <<EOF
-http:
-  port: $http
-db:
-  conninfo: "$CONNINFO"
-  password_file: "$PWFILE"
-  pool_size: 4
-bus:
-  endpoint: "tcp://127.0.0.1:$bus"
-log:
-  level: info
-auth:
-  public_key_file: "$T/auth.pub"
-chain:
-  network: mainnet
-EOF
-}
-
 start_wallet() {
     local http bus
     for _ in 1 2 3 4 5; do # free ports may be taken before the wallet binds them

@@ -47,27 +47,10 @@ row_of() { grep -- "^$1 " <<<"$OUT"; }
 col() { row_of "$1" | awk -v n="$2" '{ print $n }'; }
 
 write_config() {
-    local http=$1 bus=$2
-    cat >"$T/wallet.yaml" <<EOF
-http:
-  port: $http
-db:
-  conninfo: "$CONNINFO"
-  password_file: "$PWFILE"
-  pool_size: 4
-bus:
-  endpoint: "tcp://127.0.0.1:$bus"
-log:
-  level: info
-auth:
-  public_key_file: "$T/auth.pub"
-chain:
-  network: mainnet
-wallet:
-  chain: none
-  encryption: true
-  faucet_limit: "1000"
-EOF
+    {
+        common_config "$1" "$2"
+        printf 'wallet:\n  chain: none\n  encryption: true\n  faucet_limit: "1000"\n'
+    } >"$T/wallet.yaml"
 }
 
 start_wallet() {
