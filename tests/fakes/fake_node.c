@@ -227,8 +227,8 @@ cJSON *node_call(fake_node_t *n, const cJSON *req, unsigned *ret_status, bool *r
 {
 	rpc_err_t e;
 	cJSON *result = NULL;
-	const char *method;
-	const cJSON *params;
+	const char *method = NULL;
+	const cJSON *params = NULL;
 	const cJSON *id = cJSON_IsObject(req) ? cJSON_GetObjectItemCaseSensitive(req, "id") : NULL;
 	int r = read_request(req, &method, &params, &e);
 	if (r == 0) {

@@ -69,7 +69,10 @@ static void one_json_line_per_call(void **state)
 	assert_string_equal(str(l[0], "msg"), "node abc registered");
 	assert_string_equal(str(l[0], "req"), "req-123");
 	const char *ts = str(l[0], "ts");
-	assert_non_null(ts);
+	if (!ts) { /* cmocka's failures return as far as the compiler knows */
+		fail_msg("the first line has no ts");
+		return;
+	}
 	assert_int_equal(strlen(ts), 24); /* 2024-01-15T12:30:00.123Z */
 	assert_true(ts[10] == 'T' && ts[23] == 'Z');
 	char t[40];
