@@ -1,5 +1,5 @@
 -- The event outbox and subscriber cursors, created in every daemon's schema.
--- seq is given by the relay when it publishes a committed row: consecutive per source.
+-- (dux_002_events.sql moves published rows to bus_events.)
 CREATE TABLE outbox (
     id         bigserial PRIMARY KEY,
     event_id   text NOT NULL UNIQUE,

@@ -45,12 +45,13 @@ int dux_outbox_relay_once(dux_db_conn_t *c, void *pub, const char *source)
 	PGresult *res;
 	int r = dux_db_exec(
 		c,
-		"WITH base AS (SELECT coalesce(max(seq), 0) AS m FROM outbox),"
-		" pending AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM outbox"
-		"          WHERE seq IS NULL ORDER BY id LIMIT 500),"
-		" upd AS (UPDATE outbox o SET seq = base.m + pending.rn FROM base, pending"
-		"         WHERE o.id = pending.id RETURNING o.*)"
-		" SELECT " EVENT_COLUMNS " FROM upd ORDER BY seq",
+		"WITH base AS (SELECT coalesce(max(seq), 0) AS m FROM bus_events),"
+		" moved AS (DELETE FROM outbox WHERE id IN"
+		"          (SELECT id FROM outbox ORDER BY id LIMIT 500) RETURNING *),"
+		" ins AS (INSERT INTO bus_events (seq, event_id, type, subject, time, data)"
+		"         SELECT base.m + row_number() OVER (ORDER BY moved.id), event_id, type,"
+		"                subject, time, data FROM moved, base RETURNING *)"
+		" SELECT " EVENT_COLUMNS " FROM ins ORDER BY seq",
 		0, NULL, &res);
 	if (r < 0)
 		return r;
@@ -79,9 +80,9 @@ int dux_outbox_prune(dux_db_conn_t *c, int64_t retention_s)
 	const char *p[] = {ret};
 	PGresult *res;
 	int r = dux_db_exec(c,
-			    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE seq IS NOT NULL"
-			    " AND time < now() - $1::bigint * interval '1 second'"
-			    " AND seq < (SELECT max(seq) FROM outbox) ORDER BY seq LIMIT 10000)",
+			    "DELETE FROM bus_events WHERE seq IN (SELECT seq FROM bus_events"
+			    " WHERE time < now() - $1::bigint * interval '1 second'"
+			    " AND seq < (SELECT max(seq) FROM bus_events) ORDER BY seq LIMIT 10000)",
 			    1, p, &res);
 	if (r < 0)
 		return r;
@@ -99,7 +100,7 @@ static int events_query(dux_db_conn_t *c, int64_t after, int64_t limit, const ch
 	const char *p[] = {a, l};
 	PGresult *res;
 	int r = dux_db_execp(c, "dux_events_after",
-			     "SELECT " EVENT_COLUMNS " FROM outbox WHERE seq > $1::bigint"
+			     "SELECT " EVENT_COLUMNS " FROM bus_events WHERE seq > $1::bigint"
 			     " ORDER BY seq LIMIT $2::bigint",
 			     2, p, &res);
 	if (r < 0)
@@ -125,7 +126,7 @@ static int events_query(dux_db_conn_t *c, int64_t after, int64_t limit, const ch
 	if (r < 0)
 		return r;
 	r = dux_db_execp(c, "dux_events_bounds",
-			 "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM outbox", 0, NULL,
+			 "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM bus_events", 0, NULL,
 			 &res);
 	if (r < 0)
 		return r;

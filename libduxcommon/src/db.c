@@ -377,33 +377,58 @@ bool dux_db_bool(const PGresult *res, int row, int col)
 
 /* ---- migrations ---- */
 
+/* A repeatable migration (R_name.sql) runs again whenever its text changes: it holds what
+ * CREATE OR REPLACE can redefine in place (functions), so that they are edited where they live
+ * instead of being copied into a new numbered file. */
+static bool repeatable(const dux_blob_t *b)
+{
+	return strncmp(b->name, "R_", 2) == 0;
+}
+
+static int run_blob(dux_db_conn_t *c, const dux_blob_t *b)
+{
+	const char *p[] = {b->name, b->data};
+	PGresult *res;
+	int r = dux_db_exec(c,
+			    "SELECT 1 FROM schema_migrations WHERE name = $1 AND checksum IS NOT DISTINCT"
+			    " FROM CASE WHEN $1 LIKE 'R\\_%' THEN md5($2) END",
+			    2, p, &res);
+	if (r < 0)
+		return r;
+	bool done = PQntuples(res) > 0;
+	PQclear(res);
+	if (done)
+		return 0;
+	r = dux_db_exec(c, "BEGIN", 0, NULL, NULL);
+	if (r == 0)
+		r = dux_db_exec(c, b->data, 0, NULL, NULL);
+	if (r == 0)
+		r = dux_db_exec(c,
+				"INSERT INTO schema_migrations (name, checksum)"
+				" VALUES ($1, CASE WHEN $1 LIKE 'R\\_%' THEN md5($2) END)"
+				" ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum,"
+				" applied_at = now()",
+				2, p, NULL);
+	if (r == 0)
+		r = dux_db_exec(c, "COMMIT", 0, NULL, NULL);
+	if (r < 0) {
+		rollback(c);
+		snprintf(c->db->migrate_err, sizeof c->db->migrate_err, "migration %s: %.400s",
+			 b->name, c->err);
+	}
+	return r;
+}
+
+/* Numbered migrations in order, then the repeatable ones, which may use what they made. */
 static int run_blobs(dux_db_conn_t *c, const dux_blob_t *blobs)
 {
-	for (const dux_blob_t *b = blobs; b && b->name; b++) {
-		const char *p[] = {b->name};
-		PGresult *res;
-		int r = dux_db_exec(c, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, p, &res);
-		if (r < 0)
-			return r;
-		bool done = PQntuples(res) > 0;
-		PQclear(res);
-		if (done)
-			continue;
-		r = dux_db_exec(c, "BEGIN", 0, NULL, NULL);
-		if (r == 0)
-			r = dux_db_exec(c, b->data, 0, NULL, NULL);
-		if (r == 0)
-			r = dux_db_exec(c, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, p,
-					NULL);
-		if (r == 0)
-			r = dux_db_exec(c, "COMMIT", 0, NULL, NULL);
-		if (r < 0) {
-			rollback(c);
-			snprintf(c->db->migrate_err, sizeof c->db->migrate_err, "migration %s: %.400s",
-				 b->name, c->err);
-			return r;
-		}
-	}
+	for (int pass = 0; pass < 2; pass++)
+		for (const dux_blob_t *b = blobs; b && b->name; b++)
+			if (repeatable(b) == (pass == 1)) {
+				int r = run_blob(c, b);
+				if (r < 0)
+					return r;
+			}
 	return 0;
 }
 
@@ -431,12 +456,13 @@ int dux_db_migrate(dux_db_t *db)
 		return r;
 	}
 	char *ident = PQescapeIdentifier(c->pg, db->schema, strlen(db->schema));
-	char sql[512];
+	char sql[768];
 	snprintf(sql, sizeof sql,
 		 "SELECT pg_advisory_lock(hashtext('dux.migrate'));"
 		 "CREATE SCHEMA IF NOT EXISTS %s; SET search_path TO %s, public;"
 		 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY,"
-		 " applied_at timestamptz NOT NULL DEFAULT now())",
+		 " applied_at timestamptz NOT NULL DEFAULT now());"
+		 "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
 		 ident ? ident : "public", ident ? ident : "public");
 	PQfreemem(ident);
 	r = dux_db_exec(c, sql, 0, NULL, NULL);

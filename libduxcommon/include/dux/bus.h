@@ -39,7 +39,8 @@ DUX_MUST_USE int dux_event_parse(const char *json, size_t len, dux_event_t *ret)
 char *dux_event_format(const dux_event_t *ev);
 void dux_event_clear(dux_event_t *ev);
 
-/* The relay. One call publishes what is pending and returns the number of events published.
+/* The relay. One call numbers what is pending, moves it from the outbox to bus_events and
+ * publishes it; returns the number of events published.
  * c must hold the relay's advisory lock (see dux_daemon_job); pub is a bound ZMQ PUB socket. */
 DUX_MUST_USE int dux_outbox_relay_once(dux_db_conn_t *c, void *pub, const char *source);
 

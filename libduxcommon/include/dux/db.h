@@ -22,7 +22,9 @@ typedef struct {
 	const char *schema;         /* the daemon's schema; created by the first migration run */
 	int size;                   /* connections */
 	int acquire_timeout_ms;     /* wait for a free connection before DUX_EUNAVAIL */
-	const dux_blob_t *migrations; /* NNN_name.sql, applied in order; borrowed */
+	/* NNN_name.sql, applied once each, in order; then R_name.sql (repeatable: applied again
+	 * whenever its text changes; CREATE OR REPLACE only). Borrowed. */
+	const dux_blob_t *migrations;
 } dux_db_opts_t;
 
 DUX_MUST_USE int dux_db_open(const dux_db_opts_t *opts, dux_db_t **ret);

@@ -517,25 +517,24 @@ static void test_relay_numbers_committed_rows(void **state)
 
 	emit(p, "node.registered", 1, 3);
 	assert_int_equal(relay(p), 3);
-	PGresult *res = NULL; /* its own transaction sees the row, still without a seq */
-	assert_int_equal(dux_db_exec(late, "SELECT count(*) FROM outbox WHERE seq IS NULL", 0, NULL,
-				     &res),
-			 0);
+	PGresult *res = NULL; /* its own transaction sees the row, still in the outbox */
+	assert_int_equal(dux_db_exec(late, "SELECT count(*) FROM outbox", 0, NULL, &res), 0);
 	assert_int_equal(dux_db_i64(res, 0, 0), 1);
 	PQclear(res);
-	/* seq follows id among the committed rows */
-	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM outbox o"
-					  " WHERE seq IS NOT NULL AND seq <> (SELECT count(*)"
-					  " FROM outbox i WHERE i.seq IS NOT NULL AND i.id <= o.id)"),
+	/* the committed rows moved to bus_events, numbered in the order they were written */
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM bus_events"
+					  " WHERE subject <> 's' || seq"),
 			 0);
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM bus_events"), 3);
 	exec_ok(late, "COMMIT", 0, NULL);
 	late = f->conn = dux_db_conn_free(f->conn);
 	assert_int_equal(relay(p), 1);
 	assert_int_equal(relay(p), 0);
-	assert_int_equal(query_i64(p->db, "SELECT seq FROM outbox WHERE type = 'task.late'"), 4);
-	assert_int_equal(query_i64(p->db, "SELECT id FROM outbox WHERE type = 'task.late'"),
-			 query_i64(p->db, "SELECT min(id) FROM outbox"));
-	assert_int_equal(query_i64(p->db, "SELECT count(DISTINCT seq) FROM outbox"), 4);
+	/* written first, committed last: numbered last */
+	assert_int_equal(query_i64(p->db, "SELECT seq FROM bus_events WHERE type = 'task.late'"),
+			 4);
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM outbox"), 0);
+	assert_int_equal(query_i64(p->db, "SELECT count(DISTINCT seq) FROM bus_events"), 4);
 
 	static const char *const types[] = {"node.registered", "node.registered", "node.registered",
 					    "task.late"};
@@ -599,14 +598,16 @@ static void test_prune_keeps_recent_and_the_newest(void **state)
 	assert_int_equal(dux_db_connect(p->db, &f->conn), 0);
 	/* nothing is old enough yet */
 	assert_int_equal(dux_outbox_prune(f->conn, 3600), 0);
+	exec_ok(f->conn, "UPDATE bus_events SET time = now() - interval '8 days'", 0, NULL);
 	exec_ok(f->conn, "UPDATE outbox SET time = now() - interval '8 days'", 0, NULL);
 	/* seq 1..4 go; seq 5 stays (the newest published), the unpublished row stays */
 	assert_int_equal(dux_outbox_prune(f->conn, 7 * 86400), 4);
-	assert_int_equal(query_i64(p->db, "SELECT min(seq) FROM outbox"), 5);
-	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM outbox"), 2);
+	assert_int_equal(query_i64(p->db, "SELECT min(seq) FROM bus_events"), 5);
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM bus_events"), 1);
+	assert_int_equal(query_i64(p->db, "SELECT count(*) FROM outbox"), 1);
 	/* numbering goes on from the newest kept */
 	assert_int_equal(relay(p), 1);
-	assert_int_equal(query_i64(p->db, "SELECT max(seq) FROM outbox"), 6);
+	assert_int_equal(query_i64(p->db, "SELECT max(seq) FROM bus_events"), 6);
 	dux_client_resp_t resp;
 	dux_client_opts_t o = {.base_url = p->url};
 	assert_int_equal(dux_client_new(&o, &f->client), 0);

@@ -166,7 +166,7 @@ static void test_migrations_applied_once(void **state)
 	assert_string_equal(dux_db_migrate_error(db), "");
 	char names[256], at[64], at2[64];
 	migration_names("mig_once", names, sizeof names);
-	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql");
+	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 	query(admin, "SELECT max(applied_at)::text FROM mig_once.schema_migrations", 0, NULL, at,
 	      sizeof at);
 
@@ -175,12 +175,51 @@ static void test_migrations_applied_once(void **state)
 	migrate_ok(copy); /* a second copy of the daemon */
 	assert_true(dux_db_ready(copy));
 	migration_names("mig_once", names, sizeof names);
-	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql");
+	assert_string_equal(names, "001_items.sql 002_notes.sql dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 	query(admin, "SELECT max(applied_at)::text FROM mig_once.schema_migrations", 0, NULL, at2,
 	      sizeof at2);
 	assert_string_equal(at, at2);
 	assert_int_equal(query_i64(admin, "SELECT count(*) FROM mig_once.items", 0, NULL), 1);
 	copy = dux_db_close(copy);
+	db = dux_db_close(db);
+}
+
+/* R_ files run after the numbered ones (whatever their place in the list), and again only when
+ * their text changes. */
+static void test_repeatable_migrations_rerun_when_changed(void **state)
+{
+	(void)state;
+	dux_blob_t blobs[] = {
+		BLOB("R_fns.sql", "CREATE OR REPLACE FUNCTION price() RETURNS int"
+				  " LANGUAGE sql AS 'SELECT 1 + count(*)::int FROM mig_rep.base';"
+				  "INSERT INTO base VALUES (1);"),
+		BLOB("001_base.sql", "CREATE TABLE base (x int);"),
+		{NULL, NULL, 0},
+	};
+	dux_db_t *db = pool("mig_rep", blobs, 1, 0);
+	migrate_ok(db);
+	assert_int_equal(query_i64(admin, "SELECT mig_rep.price()", 0, NULL), 2);
+	db = dux_db_close(db);
+	db = pool("mig_rep", blobs, 1, 0); /* a restart with the same text: not run again */
+	migrate_ok(db);
+	assert_int_equal(query_i64(admin, "SELECT count(*) FROM mig_rep.base", 0, NULL), 1);
+	db = dux_db_close(db);
+
+	static const char v2[] = "CREATE OR REPLACE FUNCTION price() RETURNS int"
+				 " LANGUAGE sql AS 'SELECT 10 + count(*)::int FROM mig_rep.base';"
+				 "INSERT INTO base VALUES (2);";
+	blobs[0].data = v2;
+	blobs[0].len = sizeof v2 - 1;
+	db = pool("mig_rep", blobs, 1, 0); /* an upgrade that changed it: run again, once */
+	migrate_ok(db);
+	db = dux_db_close(db);
+	db = pool("mig_rep", blobs, 1, 0);
+	migrate_ok(db);
+	assert_int_equal(query_i64(admin, "SELECT mig_rep.price()", 0, NULL), 12);
+	char names[256];
+	migration_names("mig_rep", names, sizeof names);
+	assert_string_equal(names,
+			    "001_base.sql R_fns.sql dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 	db = dux_db_close(db);
 }
 
@@ -191,12 +230,13 @@ static void test_library_migrations_create_bus_tables(void **state)
 	migrate_ok(db);
 	assert_true(table_exists("mig_lib.outbox"));
 	assert_true(table_exists("mig_lib.bus_cursor"));
+	assert_true(table_exists("mig_lib.bus_events"));
 	assert_true(table_exists("mig_lib.schema_migrations"));
 	assert_false(table_exists("public.outbox"));
 	assert_false(table_exists("public.bus_cursor"));
 	char names[128];
 	migration_names("mig_lib", names, sizeof names);
-	assert_string_equal(names, "dux_000_bus.sql dux_001_text.sql");
+	assert_string_equal(names, "dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 	db = dux_db_close(db);
 }
 
@@ -224,7 +264,7 @@ static void test_broken_migration_leaves_nothing(void **state)
 	assert_false(table_exists("mig_broken.later")); /* nothing after it */
 	char names[256];
 	migration_names("mig_broken", names, sizeof names);
-	assert_string_equal(names, "001_good.sql dux_000_bus.sql dux_001_text.sql");
+	assert_string_equal(names, "001_good.sql dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 
 	/* fixed in place (the table is borrowed), the same pool finishes the job */
 	blobs[1].data = fixed;
@@ -234,7 +274,7 @@ static void test_broken_migration_leaves_nothing(void **state)
 	assert_true(table_exists("mig_broken.half"));
 	assert_true(table_exists("mig_broken.later"));
 	migration_names("mig_broken", names, sizeof names);
-	assert_string_equal(names, "001_good.sql 002_broken.sql 003_later.sql dux_000_bus.sql dux_001_text.sql");
+	assert_string_equal(names, "001_good.sql 002_broken.sql 003_later.sql dux_000_bus.sql dux_001_text.sql dux_002_events.sql");
 	assert_int_equal(query_i64(admin, "SELECT count(*) FROM mig_broken.half", 0, NULL), 1);
 	db = dux_db_close(db);
 }
@@ -619,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_migrations_applied_once),
 		cmocka_unit_test(test_library_migrations_create_bus_tables),
 		cmocka_unit_test(test_broken_migration_leaves_nothing),
+		cmocka_unit_test(test_repeatable_migrations_rerun_when_changed),
 		cmocka_unit_test(test_migrate_error_cleared_by_success),
 		cmocka_unit_test(test_search_path_is_schema),
 		cmocka_unit_test(test_error_mapping),
