@@ -201,7 +201,8 @@ void api_balance(dux_req_t *r, void *app)
 			  "   address), '[]'::json),"
 			  " 'total', json_build_object('balance', flop(coalesce(sum(balance), 0)::bigint),"
 			  "   'held', flop(coalesce(sum(held), 0)::bigint)))::text, count(*)"
-			  " FROM accounts WHERE owner = $1 AND ($2::text IS NULL OR address = $2)",
+			  " FROM (SELECT address, created_at, balance + unfolded(address) AS balance, held"
+			  "   FROM accounts WHERE owner = $1 AND ($2::text IS NULL OR address = $2)) a",
 			  2, p, &res);
 	if (rc < 0)
 		dux_reply_err(r, rc, "the ledger");

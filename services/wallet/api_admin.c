@@ -52,7 +52,8 @@ out:
 	cJSON_Delete(body);
 }
 
-/* Recomputes every balance and the totals from the transfer rows, in one snapshot. */
+/* Recomputes every balance (with its credits not folded yet) and the totals from the transfer
+ * rows, in one snapshot. */
 static const char check_sql[] =
 	"WITH moves AS ("
 	"  SELECT credit AS a, amount AS bal, 0::bigint AS held FROM transfers"
@@ -62,13 +63,18 @@ static const char check_sql[] =
 	"  UNION ALL SELECT debit, -amount, amount FROM transfers"
 	"   WHERE mode = 'pending' AND state = 'pending'),"
 	" derived AS (SELECT a, sum(bal) AS bal, sum(held) AS held FROM moves GROUP BY a),"
+	" unfolded AS (SELECT account AS a, sum(amount) AS bal FROM credits GROUP BY account),"
 	" wrong AS (SELECT x.address FROM accounts x LEFT JOIN derived d ON d.a = x.address"
-	"   WHERE x.balance <> coalesce(d.bal, 0) OR x.held <> coalesce(d.held, 0)),"
+	"   LEFT JOIN unfolded u ON u.a = x.address"
+	"   WHERE x.balance + coalesce(u.bal, 0) <> coalesce(d.bal, 0)"
+	"      OR x.held <> coalesce(d.held, 0)"
+	"   UNION SELECT u.a FROM unfolded u WHERE u.a NOT IN (SELECT address FROM accounts)),"
 	" resolved AS (SELECT p.id FROM transfers p WHERE p.mode = 'pending' AND"
 	"   (SELECT count(*) FROM transfers q WHERE q.pending_id = p.id)"
 	"   <> CASE WHEN p.state = 'pending' THEN 0 ELSE 1 END),"
 	" sums AS (SELECT"
-	"   (SELECT coalesce(sum(balance), 0) + coalesce(sum(held), 0) FROM accounts) AS inside,"
+	"   (SELECT coalesce(sum(balance), 0) + coalesce(sum(held), 0) FROM accounts)"
+	"   + (SELECT coalesce(sum(amount), 0) FROM credits) AS inside,"
 	"   (SELECT coalesce(sum(amount), 0) FROM transfers WHERE debit IS NULL"
 	"     AND mode IN ('immediate', 'post')) AS entered,"
 	"   (SELECT coalesce(sum(amount), 0) FROM transfers WHERE credit IS NULL"

@@ -1,5 +1,5 @@
 /* ledger.c - batches of transfers, handed to the database function apply_transfers
- * (sql/002_apply.sql), which locks, checks and moves in one round trip. */
+ * (sql/R_ledger.sql), which locks, checks and moves in one round trip. */
 #include "wallet.h"
 #include <dux/log.h>
 #include <stdio.h>

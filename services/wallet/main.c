@@ -25,6 +25,9 @@ static const dux_cfg_opt_t options[] = {
 	 "longest timeout, in seconds, a pending transfer may ask for"},
 	{"wallet.sweep_interval_ms", DUX_CFG_INT, W(sweep_interval_ms), "1000", 50, 60000, 0,
 	 "milliseconds between voids of pending transfers past their timeout"},
+	{"wallet.fold_interval_ms", DUX_CFG_INT, W(fold_interval_ms), "500", 50, 60000, 0,
+	 "milliseconds between rounds of the job that folds credits into the balances of accounts"
+	 " that are paid but not debited"},
 	{"wallet.faucet_limit", DUX_CFG_STR, W(faucet_limit), "10000", 0, 0, 0,
 	 "most FLOP one faucet call may credit (chain: none only)"},
 	{"wallet.min_confirmations", DUX_CFG_INT, W(min_confirmations), "6", 1, 1000, 0,
@@ -104,6 +107,9 @@ static int start(dux_daemon_t *d, void *app)
 	}
 	r = dux_daemon_job(d, "wallet.sweeper", (int)w->cfg.sweep_interval_ms,
 			   dux_lock_key("wallet.sweeper"), sweeper_run, w);
+	if (r == 0)
+		r = dux_daemon_job(d, "wallet.folder", (int)w->cfg.fold_interval_ms,
+				   dux_lock_key("wallet.folder"), folder_run, w);
 	if (r == 0 && w->flopcoind)
 		r = chain_start(w);
 	return r;

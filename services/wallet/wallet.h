@@ -21,6 +21,7 @@ typedef struct {
 	char *passphrase;  /* secret */
 	int64_t max_timeout;       /* seconds: longest pending timeout a caller may ask */
 	int64_t sweep_interval_ms; /* between voids of timed-out pending transfers */
+	int64_t fold_interval_ms;  /* between rounds of the credit folder */
 	char *faucet_limit;        /* FLOP text: most one faucet call may credit */
 	int64_t min_confirmations; /* before a deposit is credited */
 	int64_t deposit_interval;  /* seconds between deposit scans */
@@ -143,5 +144,8 @@ void api_ledger_check(dux_req_t *r, void *app);
 
 /* ---- sweeper.c: pending transfers past their timeout are voided */
 int sweeper_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
+
+/* ---- folder.c: credits of the fast path folded into balances (one job round) */
+int folder_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
 
 #endif

@@ -43,28 +43,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A session on the test's database, as the daemons log in. */
-static PGconn *pg_session(void)
-{
-	char password[256] = "";
-	FILE *f = fopen(E.w.pg.password_file, "r");
-	if (f) {
-		if (!fgets(password, sizeof password, f))
-			password[0] = '\0';
-		fclose(f);
-	}
-	password[strcspn(password, "\r\n")] = '\0';
-	const char *const keys[] = {"dbname", "password", NULL};
-	const char *const values[] = {E.w.pg.conninfo, password, NULL};
-	PGconn *c = PQconnectdbParams(keys, values, 1);
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 static bool pg_ok(PGconn *c, const char *sql, const char *param, ExecStatusType want)
 {
 	const char *p[] = {param};
@@ -135,7 +113,7 @@ static void failed_create_holds_nothing(void **state)
 	assert_true(eu_user(&E, &p, "prov", DUX_SCOPE_PROVIDER, NULL));
 
 	/* the wallet's batch for this user waits on the account's row lock */
-	PGconn *pg = pg_session();
+	PGconn *pg = wu_pg_session(&E.w);
 	assert_non_null(pg);
 	assert_true(pg_ok(pg, "BEGIN", NULL, PGRES_COMMAND_OK));
 	assert_true(pg_ok(pg, "SELECT 1 FROM wallet.accounts WHERE address = $1 FOR UPDATE", u.addr,

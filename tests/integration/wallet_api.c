@@ -108,8 +108,10 @@ static void expect_field(const char *path, const char *auth, const char *body, c
 static const char *item(char *buf, size_t len, const char *id, const char *debit,
 			const char *credit, const char *amount, const char *more)
 {
-	snprintf(buf, len, "{\"id\":\"%s\",\"debit\":\"%s\",\"credit\":\"%s\",\"amount\":\"%s\"%s}",
-		 id, debit, credit, amount, more ? more : "");
+	int n = snprintf(buf, len,
+			 "{\"id\":\"%s\",\"debit\":\"%s\",\"credit\":\"%s\",\"amount\":\"%s\"%s}",
+			 id, debit, credit, amount, more ? more : "");
+	assert_true(n > 0 && (size_t)n < len);
 	return buf;
 }
 
@@ -184,7 +186,8 @@ static void assert_money(const wu_wallet_t *w, const char *addr, int64_t balance
 static long get_transfer(const char *auth, const char *id, cJSON **ret)
 {
 	char path[256];
-	snprintf(path, sizeof path, "/v1/transfers/%s", id);
+	int n = snprintf(path, sizeof path, "/v1/transfers/%s", id);
+	assert_true(n > 0 && (size_t)n < sizeof path);
 	return wu_call(&W, "GET", path, auth, NULL, NULL, ret);
 }
 
@@ -616,6 +619,91 @@ static void batch_applies_in_order(void **state)
 	assert_money(&W, b, 0, 0);
 	assert_money(&W, c, 30 * FLOP, 0);
 	assert_int_equal(get_transfer(u.auth, id4, NULL), 404);
+}
+
+/* n immediate transfers of 1 FLOP from `from` to `to` in one request (8 or more take the fast
+ * path); ids prefix-0, prefix-1, ... */
+static void post_ones(const char *auth, const char *from, const char *to, int n, const char *prefix)
+{
+	char body[8192], it[512];
+	size_t o = (size_t)snprintf(body, sizeof body, "{\"transfers\":[");
+	for (int i = 0; i < n; i++) {
+		char id[96];
+		snprintf(id, sizeof id, "%s-%d", prefix, i);
+		o += (size_t)snprintf(body + o, sizeof body - o, "%s%s", i ? "," : "",
+				      item(it, sizeof it, id, from, to, "1", NULL));
+		assert_true(o < sizeof body);
+	}
+	snprintf(body + o, sizeof body - o, "]}");
+	cJSON_Delete(expect("POST", "/v1/transfers", auth, NULL, body, 201, ""));
+}
+
+/* sql/003_credits.sql: a fast-path batch locks only what it debits; what it credits waits in
+ * wallet.credits, is counted in every balance shown and in the ledger check, is spendable at
+ * once, and is folded into the balance column by the folding job (which skips an account
+ * another transaction holds) or by the next debit of the account. */
+static void fast_path_credits_fold(void **state)
+{
+	(void)state;
+	user_t u, v;
+	char batch_id[64];
+	new_user(&u, "100");
+	new_user(&v, NULL);
+	PGconn *pg = wu_pg_session(&W);
+	assert_non_null(pg);
+	/* v's account held by another transaction: the batch does not wait for it, the job skips it */
+	PQclear(PQexec(pg, "BEGIN"));
+	assert_int_equal(wu_sql_i64(pg, "SELECT 1 FROM wallet.accounts WHERE address = $1 FOR UPDATE",
+				    v.addr),
+			 1);
+	uid("fold", batch_id);
+	post_ones(u.auth, u.addr, v.addr, 10, batch_id);
+	usleep(1200 * 1000); /* two rounds of the folding job */
+	PGconn *look = wu_pg_session(&W);
+	assert_non_null(look);
+	assert_int_equal(wu_sql_i64(look, "SELECT sum(amount) FROM wallet.credits WHERE account = $1",
+				    v.addr),
+			 10 * FLOP);
+	assert_int_equal(wu_sql_i64(look, "SELECT balance FROM wallet.accounts WHERE address = $1",
+				    v.addr),
+			 0);
+	assert_money(&W, v.addr, 10 * FLOP, 0); /* shown with its credits */
+	assert_money(&W, u.addr, 90 * FLOP, 0);
+	cJSON *b = expect("GET", "/v1/wallet/balance", v.auth, NULL, NULL, 200, "");
+	const cJSON *total = cJSON_GetObjectItem(b, "total");
+	assert_string_equal(str_of(total, "balance"), "10");
+	cJSON_Delete(b);
+	assert_true(wu_ledger_holds(&W));
+
+	/* released: spendable at once (the debit folds if the job has not yet) */
+	PQclear(PQexec(pg, "ROLLBACK"));
+	char id[64], it[512];
+	uid("fold-spend", id);
+	post_one_status(v.auth, item(it, sizeof it, id, v.addr, u.addr, "7", NULL), 201, "");
+	assert_money(&W, v.addr, 3 * FLOP, 0);
+	assert_int_equal(wu_sql_i64(look, "SELECT count(*) FROM wallet.credits WHERE account = $1",
+				    v.addr),
+			 0);
+	assert_int_equal(wu_sql_i64(look, "SELECT balance FROM wallet.accounts WHERE address = $1",
+				    v.addr),
+			 3 * FLOP);
+
+	/* an account only paid: the job folds it within a few rounds */
+	uid("fold", batch_id);
+	post_ones(u.auth, u.addr, v.addr, 8, batch_id);
+	int64_t left = -1;
+	for (int i = 0; i < 50 && left != 0; i++) {
+		usleep(100 * 1000);
+		left = wu_sql_i64(look, "SELECT count(*) FROM wallet.credits", NULL);
+	}
+	assert_int_equal(left, 0);
+	assert_int_equal(wu_sql_i64(look, "SELECT balance FROM wallet.accounts WHERE address = $1",
+				    v.addr),
+			 11 * FLOP);
+	assert_money(&W, v.addr, 11 * FLOP, 0);
+	assert_true(wu_ledger_holds(&W));
+	PQfinish(look);
+	PQfinish(pg);
 }
 
 static void transfer_idempotent(void **state)
@@ -1526,6 +1614,7 @@ int main(void)
 		cmocka_unit_test(batch_all_or_none),
 		cmocka_unit_test(batch_refusal_names_index),
 		cmocka_unit_test(batch_applies_in_order),
+		cmocka_unit_test(fast_path_credits_fold),
 		cmocka_unit_test(transfer_idempotent),
 		cmocka_unit_test(two_phase),
 		cmocka_unit_test(pending_times_out),

@@ -247,3 +247,37 @@ bool wu_ledger_holds(const wu_wallet_t *w)
 	dux_client_resp_clear(&resp);
 	return holds;
 }
+
+PGconn *wu_pg_session(const wu_wallet_t *w)
+{
+	char password[256] = "";
+	FILE *f = fopen(w->pg.password_file, "r");
+	if (f) {
+		if (!fgets(password, sizeof password, f))
+			password[0] = '\0';
+		fclose(f);
+	}
+	password[strcspn(password, "\r\n")] = '\0';
+	const char *const keys[] = {"dbname", "password", NULL};
+	const char *const values[] = {w->pg.conninfo, password, NULL};
+	PGconn *c = PQconnectdbParams(keys, values, 1);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+int64_t wu_sql_i64(PGconn *c, const char *sql, const char *param)
+{
+	const char *p[] = {param};
+	PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, param ? p : NULL, NULL, NULL, 0);
+	int64_t v = -1;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+	PQclear(res);
+	return v;
+}

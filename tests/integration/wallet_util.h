@@ -6,6 +6,7 @@
 
 #include "harness.h"
 #include <dux/auth.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,5 +70,10 @@ int64_t wu_total(const wu_wallet_t *w, const char *addr);
 int64_t wu_units(const char *flop);
 /* GET /v1/ledger/check as admin: true when "holds" is true (prints the answer otherwise). */
 bool wu_ledger_holds(const wu_wallet_t *w);
+/* A session on the wallet's database, as the daemon logs in (NULL, said on stderr, when it
+ * fails). The caller PQfinishes it. */
+PGconn *wu_pg_session(const wu_wallet_t *w);
+/* Row 0 column 0 of sql (one text parameter or none) as an integer; -1 when it fails. */
+int64_t wu_sql_i64(PGconn *c, const char *sql, const char *param);
 
 #endif

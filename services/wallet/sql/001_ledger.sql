@@ -80,39 +80,3 @@ CREATE TABLE withdrawals (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX withdrawals_sending ON withdrawals (updated_at) WHERE state = 'sending';
-
--- A transfer as the API shows it.
-CREATE FUNCTION transfer_json(t transfers) RETURNS json
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-SELECT json_build_object(
-    'id', t.id, 'seq', t.seq, 'kind', t.kind, 'mode', t.mode,
-    'debit', t.debit, 'credit', t.credit, 'amount', flop(t.amount),
-    'pending_id', t.pending_id, 'state', t.state, 'posted_amount', flop(t.posted_amount),
-    'expires_at', utc_text(t.expires_at), 'actor', t.actor, 'memo', t.memo,
-    'created_at', utc_text(t.created_at), 'resolved_at', utc_text(t.resolved_at))
-$$;
-
--- An account as the API shows it.
-CREATE FUNCTION account_json(a accounts) RETURNS json
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-SELECT json_build_object(
-    'address', a.address, 'owner', a.owner, 'balance', flop(a.balance), 'held', flop(a.held),
-    'origin', a.origin, 'created_at', utc_text(a.created_at))
-$$;
-
--- A batch result: the transfer with "existed" (true: applied by an earlier request) first.
-CREATE FUNCTION with_existed(j json, existed boolean) RETURNS json
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT ('{"existed":' || existed || ',' || substr(j::text, 2))::json $$;
-
--- A withdrawal as the API and its events show it.
-CREATE FUNCTION withdrawal_json(w withdrawals) RETURNS json
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-SELECT json_build_object(
-    'id', w.id, 'account', w.account, 'address', w.address, 'amount', flop(w.amount),
-    'state', w.state, 'txid', w.txid, 'fee', flop(w.fee), 'reason', w.reason,
-    'created_at', utc_text(w.created_at), 'updated_at', utc_text(w.updated_at))
-$$;

@@ -1,3 +1,77 @@
+-- The ledger's functions: a repeatable migration, applied again whenever this text changes
+-- (CREATE OR REPLACE only; a changed signature needs a DROP in a numbered migration first).
+
+-- A transfer as the API shows it.
+CREATE OR REPLACE FUNCTION transfer_json(t transfers) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'id', t.id, 'seq', t.seq, 'kind', t.kind, 'mode', t.mode,
+    'debit', t.debit, 'credit', t.credit, 'amount', flop(t.amount),
+    'pending_id', t.pending_id, 'state', t.state, 'posted_amount', flop(t.posted_amount),
+    'expires_at', utc_text(t.expires_at), 'actor', t.actor, 'memo', t.memo,
+    'created_at', utc_text(t.created_at), 'resolved_at', utc_text(t.resolved_at))
+$$;
+
+-- What an account has beyond its balance column: its credits not folded yet (003_credits.sql).
+CREATE OR REPLACE FUNCTION unfolded(p_address text) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(sum(amount), 0)::bigint FROM credits WHERE account = p_address $$;
+
+-- Folds the credits of accounts the caller has locked (FOR UPDATE) into their balances. A
+-- concurrent batch's credits, not yet committed, stay for the next fold.
+CREATE OR REPLACE FUNCTION fold_locked(p_addrs text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    WITH d AS (DELETE FROM credits WHERE account = ANY (p_addrs) RETURNING account, amount)
+    UPDATE accounts ac SET balance = ac.balance + s.total
+    FROM (SELECT account, sum(amount) AS total FROM d GROUP BY account) s
+    WHERE ac.address = s.account;
+END $$;
+
+-- The folding job: up to p_limit accounts with credits, skipping those another transaction
+-- holds (it folds them itself, or the next round does). Returns how many were folded.
+CREATE OR REPLACE FUNCTION fold_credits(p_limit int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_addrs text[];
+BEGIN
+    SELECT array_agg(address) INTO v_addrs FROM (
+        SELECT address FROM accounts
+        WHERE address IN (SELECT DISTINCT account FROM credits LIMIT p_limit)
+        ORDER BY address FOR UPDATE SKIP LOCKED) s;
+    IF v_addrs IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM fold_locked(v_addrs);
+    RETURN cardinality(v_addrs);
+END $$;
+
+-- An account as the API shows it: balance counts its credits not folded yet.
+CREATE OR REPLACE FUNCTION account_json(a accounts) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'address', a.address, 'owner', a.owner, 'balance', flop(a.balance + unfolded(a.address)),
+    'held', flop(a.held),
+    'origin', a.origin, 'created_at', utc_text(a.created_at))
+$$;
+
+-- A batch result: the transfer with "existed" (true: applied by an earlier request) first.
+CREATE OR REPLACE FUNCTION with_existed(j json, existed boolean) RETURNS json
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT ('{"existed":' || existed || ',' || substr(j::text, 2))::json $$;
+
+-- A withdrawal as the API and its events show it.
+CREATE OR REPLACE FUNCTION withdrawal_json(w withdrawals) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT json_build_object(
+    'id', w.id, 'account', w.account, 'address', w.address, 'amount', flop(w.amount),
+    'state', w.state, 'txid', w.txid, 'fee', flop(w.fee), 'reason', w.reason,
+    'created_at', utc_text(w.created_at), 'updated_at', utc_text(w.updated_at))
+$$;
+
 -- apply_transfers: one batch of transfers, all or none, in one round trip.
 --
 -- p_batch: a JSON array of items {id, mode, kind, debit, credit, amount (base units, or null
@@ -17,10 +91,11 @@
 -- message 'dux:<item index>:<problem code>:<detail>' and the whole batch rolls back.
 --
 -- Deadlocks are avoided by locking every account the batch touches, in address order, before
--- anything else; concurrent retries of one id queue on those locks and then see the first
+-- anything else (and their credits are folded then, so that every balance read is whole);
+-- concurrent retries of one id queue on those locks and then see the first
 -- attempt's row. (The fast path locks last; its rare deadlock with a retry of the same ids on
 -- the other path is broken by PostgreSQL and run again by the daemon.)
-CREATE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
+CREATE OR REPLACE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = 'DX001', MESSAGE = format('dux:%s:%s:%s', n, code, detail);
@@ -30,7 +105,7 @@ END $$;
 -- which every debited account can pay all its debits from its balance as it stands, applies
 -- the same whichever order its items take: so it is applied set-wise, three statements for the
 -- whole batch instead of several per item. Any other batch takes the item-by-item path.
-CREATE FUNCTION fast_batch_fits(p_batch jsonb, p_principals text[], p_system boolean)
+CREATE OR REPLACE FUNCTION fast_batch_fits(p_batch jsonb, p_principals text[], p_system boolean)
 RETURNS boolean
 LANGUAGE plpgsql STABLE  -- plpgsql keeps its plans; a SQL function would be planned each call
 AS $$
@@ -47,21 +122,22 @@ BEGIN
        AND NOT EXISTS (
            SELECT 1 FROM (SELECT debit AS a, sum(amount) AS s FROM it GROUP BY debit) d
            LEFT JOIN accounts ac ON ac.address = d.a
-           WHERE ac.address IS NULL OR ac.balance < d.s
+           WHERE ac.address IS NULL OR ac.balance + unfolded(ac.address) < d.s
               OR NOT (p_system OR ac.owner = ANY (p_principals)))
        AND NOT EXISTS (
            SELECT 1 FROM (SELECT credit AS a, sum(amount) AS s FROM it GROUP BY credit) c
            LEFT JOIN accounts ac ON ac.address = c.a
-           WHERE ac.address IS NULL OR ac.balance > 9223372036854775807 - c.s)
+           WHERE ac.address IS NULL
+              OR ac.balance + unfolded(ac.address) > 9223372036854775807 - c.s)
     INTO fits FROM it;
     RETURN fits;
 END $$;
 
--- The rows are written first and the accounts locked last, so that concurrent batches queue
--- on their common accounts only for the account updates and the commit. Funds are checked
--- again under the locks; a batch that no longer fits raises DX002 and is run again on the
--- item-by-item path.
-CREATE FUNCTION apply_fast(p_batch jsonb, p_actor text) RETURNS SETOF json
+-- The rows are written first and the debited accounts locked last, so that concurrent batches
+-- queue on their common accounts only for the debits and the commit; what the batch credits is
+-- appended to credits, which takes no lock. Funds are checked again under the locks; a batch
+-- that no longer fits raises DX002 and is run again on the item-by-item path.
+CREATE OR REPLACE FUNCTION apply_fast(p_batch jsonb, p_actor text) RETURNS SETOF json
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -84,10 +160,10 @@ BEGIN
         FROM ins ORDER BY ins.seq)
     SELECT with_existed(transfer_json(ins), false) FROM ins ORDER BY ins.seq;
 
-    SELECT array_agg(DISTINCT a) INTO v_addrs FROM (
-        SELECT x.debit AS a FROM jsonb_to_recordset(p_batch) AS x(debit text)
-        UNION ALL SELECT x.credit FROM jsonb_to_recordset(p_batch) AS x(credit text)) s;
+    SELECT array_agg(DISTINCT x.debit) INTO v_addrs
+    FROM jsonb_to_recordset(p_batch) AS x(debit text);
     PERFORM 1 FROM accounts WHERE address = ANY (v_addrs) ORDER BY address FOR UPDATE;
+    PERFORM fold_locked(v_addrs);
     IF EXISTS (
         SELECT 1 FROM (SELECT x.debit AS a, sum(x.amount) AS s
                        FROM jsonb_to_recordset(p_batch) AS x(debit text, amount bigint)
@@ -95,18 +171,18 @@ BEGIN
         JOIN accounts ac ON ac.address = d.a WHERE ac.balance < d.s) THEN
         RAISE EXCEPTION USING ERRCODE = 'DX002', MESSAGE = 'dux:0:fast-path-lost:';
     END IF;
-    UPDATE accounts ac SET balance = ac.balance + d.delta
-    FROM (SELECT a, sum(delta) AS delta FROM (
-              SELECT x.debit AS a, -x.amount AS delta
-              FROM jsonb_to_recordset(p_batch) AS x(debit text, amount bigint)
-              UNION ALL
-              SELECT x.credit, x.amount
-              FROM jsonb_to_recordset(p_batch) AS x(credit text, amount bigint)) u
-          GROUP BY a) d
+    UPDATE accounts ac SET balance = ac.balance - d.total
+    FROM (SELECT x.debit AS a, sum(x.amount) AS total
+          FROM jsonb_to_recordset(p_batch) AS x(debit text, amount bigint)
+          GROUP BY x.debit) d
     WHERE ac.address = d.a;
+    INSERT INTO credits (account, amount)
+    SELECT x.credit, sum(x.amount)
+    FROM jsonb_to_recordset(p_batch) AS x(credit text, amount bigint)
+    GROUP BY x.credit;
 END $$;
 
-CREATE FUNCTION apply_transfers(p_batch jsonb, p_actor text, p_principals text[],
+CREATE OR REPLACE FUNCTION apply_transfers(p_batch jsonb, p_actor text, p_principals text[],
                                 p_system boolean, p_fast boolean)
 RETURNS SETOF json
 LANGUAGE plpgsql AS $$
@@ -142,6 +218,9 @@ BEGIN
         FROM transfers t WHERE t.id = ANY (v_pids);
     END IF;
     PERFORM 1 FROM accounts WHERE address = ANY (v_addrs) ORDER BY address FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM credits WHERE account = ANY (v_addrs)) THEN
+        PERFORM fold_locked(v_addrs);
+    END IF;
 
     FOR it, n IN SELECT e, i - 1 FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS x(e, i)
     LOOP
