@@ -706,6 +706,39 @@ static void fast_path_credits_fold(void **state)
 	PQfinish(pg);
 }
 
+/* A receiver's account is never locked: transfers and posts paying an account that another
+ * transaction holds go through at once (their credits wait in wallet.credits), while a debit of
+ * it waits. */
+static void credits_take_no_lock(void **state)
+{
+	(void)state;
+	user_t u, v;
+	char id[64], pid[64], it[512];
+	new_user(&u, "10");
+	new_user(&v, "1");
+	uid("nolock-p", pid);
+	post_one_status(u.auth, item(it, sizeof it, pid, u.addr, v.addr, "4", ",\"mode\":\"pending\""),
+			201, "");
+	PGconn *pg = wu_pg_session(&W);
+	assert_non_null(pg);
+	PQclear(PQexec(pg, "BEGIN"));
+	assert_int_equal(wu_sql_i64(pg, "SELECT 1 FROM wallet.accounts WHERE address = $1 FOR UPDATE",
+				    v.addr),
+			 1);
+	uid("nolock-i", id);
+	post_one_status(u.auth, item(it, sizeof it, id, u.addr, v.addr, "2", NULL), 201, "");
+	uid("nolock-post", id);
+	post_one_status(u.auth, resolve(it, sizeof it, id, "post", pid, "3"), 201, "");
+	assert_money(&W, v.addr, 6 * FLOP, 0);
+	assert_money(&W, u.addr, 5 * FLOP, 0); /* 10 - 2 - 3, the 1 left of the hold back */
+	assert_int_equal(wu_sql_i64(pg, "SELECT sum(amount) FROM wallet.credits WHERE account = $1",
+				    v.addr),
+			 5 * FLOP);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	PQfinish(pg);
+	assert_true(wu_ledger_holds(&W));
+}
+
 static void transfer_idempotent(void **state)
 {
 	(void)state;
@@ -1615,6 +1648,7 @@ int main(void)
 		cmocka_unit_test(batch_refusal_names_index),
 		cmocka_unit_test(batch_applies_in_order),
 		cmocka_unit_test(fast_path_credits_fold),
+		cmocka_unit_test(credits_take_no_lock),
 		cmocka_unit_test(transfer_idempotent),
 		cmocka_unit_test(two_phase),
 		cmocka_unit_test(pending_times_out),

@@ -47,6 +47,24 @@ BEGIN
     RETURN cardinality(v_addrs);
 END $$;
 
+-- A credit inside apply_transfers: made in place when the batch holds the account's lock or
+-- can take it without waiting; appended to credits when another transaction holds it, so that
+-- nobody waits for an account it only pays. (The lock taken here never waits, so it cannot
+-- deadlock; it is held to the commit, as a debit's would be.)
+CREATE OR REPLACE FUNCTION credit_to(p_account text, p_amount bigint, p_locked text[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT p_account = ANY (p_locked) THEN
+        PERFORM 1 FROM accounts WHERE address = p_account FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            INSERT INTO credits (account, amount) VALUES (p_account, p_amount);
+            RETURN;
+        END IF;
+    END IF;
+    UPDATE accounts SET balance = balance + p_amount WHERE address = p_account;
+END $$;
+
 -- An account as the API shows it: balance counts its credits not folded yet.
 CREATE OR REPLACE FUNCTION account_json(a accounts) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -90,10 +108,12 @@ $$;
 -- with the same fields (nothing moved again). A refused item raises SQLSTATE DX001 with the
 -- message 'dux:<item index>:<problem code>:<detail>' and the whole batch rolls back.
 --
--- Deadlocks are avoided by locking every account the batch touches, in address order, before
--- anything else (and their credits are folded then, so that every balance read is whole);
--- concurrent retries of one id queue on those locks and then see the first
--- attempt's row. (The fast path locks last; its rare deadlock with a retry of the same ids on
+-- Deadlocks are avoided by locking, in address order and before anything else, every account
+-- the batch debits (directly or through the pending transfers it resolves) and the credited
+-- account of an item without a debit (money entering); their credits are folded then, so that
+-- every balance read is whole. An account only credited is never waited for (credit_to). Every item locks at least one account, the same for a retry of its id,
+-- so concurrent retries of one id queue on those locks and then see the first attempt's row.
+-- (The fast path locks last; its rare deadlock with a retry of the same ids on
 -- the other path is broken by PostgreSQL and run again by the daemon.)
 CREATE OR REPLACE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -206,16 +226,15 @@ BEGIN
         RETURN QUERY SELECT * FROM apply_fast(p_batch, p_actor);
         RETURN;
     END IF;
-    -- the accounts of the items and of the pending transfers they resolve, locked in order
-    SELECT array_agg(DISTINCT a) INTO v_addrs FROM (
-        SELECT e->>'debit' AS a FROM jsonb_array_elements(p_batch) e
-        UNION ALL SELECT e->>'credit' FROM jsonb_array_elements(p_batch) e) s
-    WHERE a IS NOT NULL;
+    -- what the items and the pending transfers they resolve debit, locked in order
+    SELECT array_agg(DISTINCT coalesce(e->>'debit', e->>'credit')) INTO v_addrs
+    FROM jsonb_array_elements(p_batch) e
+    WHERE coalesce(e->>'debit', e->>'credit') IS NOT NULL;
     SELECT array_agg(e->>'pending_id') INTO v_pids FROM jsonb_array_elements(p_batch) e
     WHERE e ? 'pending_id';
     IF v_pids IS NOT NULL THEN
-        SELECT v_addrs || array_agg(t.debit) || array_agg(t.credit) INTO v_addrs
-        FROM transfers t WHERE t.id = ANY (v_pids);
+        SELECT v_addrs || array_agg(t.debit) INTO v_addrs
+        FROM transfers t WHERE t.id = ANY (v_pids) AND t.debit IS NOT NULL;
     END IF;
     PERFORM 1 FROM accounts WHERE address = ANY (v_addrs) ORDER BY address FOR UPDATE;
     IF EXISTS (SELECT 1 FROM credits WHERE account = ANY (v_addrs)) THEN
@@ -299,8 +318,7 @@ BEGIN
                      WHERE address = p.debit;
                 END IF;
                 IF p.credit IS NOT NULL THEN
-                    UPDATE accounts SET balance = balance + v_amount WHERE address = p.credit
-                     RETURNING * INTO acct;
+                    PERFORM credit_to(p.credit, v_amount, v_addrs);
                 END IF;
             END IF;
             UPDATE transfers SET state = v_state, resolved_at = now(),
@@ -344,12 +362,13 @@ BEGIN
                 SELECT * INTO acct FROM accounts WHERE address = v_credit;
                 IF NOT FOUND THEN
                     PERFORM refuse(n, 'account-not-found', format('no account %s', v_credit));
-                ELSIF v_mode = 'immediate' AND acct.balance > 9223372036854775807 - v_amount THEN
+                ELSIF v_mode = 'immediate'
+                      AND acct.balance + unfolded(v_credit) > 9223372036854775807 - v_amount THEN
                     PERFORM refuse(n, 'balance-overflow', format(
                         'account %s cannot hold more', v_credit));
                 END IF;
                 IF v_mode = 'immediate' THEN
-                    UPDATE accounts SET balance = balance + v_amount WHERE address = v_credit;
+                    PERFORM credit_to(v_credit, v_amount, v_addrs);
                 END IF;
             END IF;
             INSERT INTO transfers (id, kind, mode, debit, credit, amount, state, expires_at,
