@@ -25,6 +25,32 @@ const char *dux_req_query(const dux_req_t *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+	dux_query_fn fn;
+	void *ctx;
+	size_t calls;
+	bool stopped;
+} query_each_t;
+
+static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	query_each_t *q = cls;
+	if (q->stopped)
+		return MHD_NO;
+	q->calls++;
+	q->stopped = !q->fn(key, value ? value : "", q->ctx);
+	return q->stopped ? MHD_NO : MHD_YES;
+}
+
+size_t dux_req_query_each(const dux_req_t *r, dux_query_fn fn, void *ctx)
+{
+	query_each_t q = {fn, ctx, 0, false};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_one, &q);
+	return q.calls;
+}
+
 const char *dux_req_header(const dux_req_t *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);

@@ -75,6 +75,11 @@ const char *dux_req_path(const dux_req_t *r); /* as sent, without the query */
 const char *dux_req_id(const dux_req_t *r);
 const char *dux_req_param(const dux_req_t *r, const char *name); /* from the pattern */
 const char *dux_req_query(const dux_req_t *r, const char *name); /* NULL when absent */
+/* Calls fn for every query parameter in the order sent, repeated names included
+ * (?tag=a&tag=b), with value "" for a parameter without '='; stops early when fn returns
+ * false. name and value are borrowed for the call. Returns the number of calls made. */
+typedef bool (*dux_query_fn)(const char *name, const char *value, void *ctx);
+size_t dux_req_query_each(const dux_req_t *r, dux_query_fn fn, void *ctx);
 const char *dux_req_header(const dux_req_t *r, const char *name);
 const char *dux_req_body(const dux_req_t *r, size_t *ret_len); /* NUL-terminated */
 /* The verified token of a scoped route; NULL on routes without scopes. */
