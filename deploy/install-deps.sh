@@ -17,6 +17,8 @@ readonly PACKAGES=(
     postgresql postgresql-contrib openssl curl
     # test: unit tests, sanitizers and fuzzing, benchmarks, process and socket tools
     libcmocka-dev clang libclang-rt-14-dev wrk procps iproute2
+    # browser tests (playwright-core from npm drives it; node 20 and npm come with the machine)
+    chromium
 )
 
 die() {

@@ -32,6 +32,7 @@ enum {
 #define CTL_DEFAULT_REGISTRY "http://127.0.0.1:8101"
 #define CTL_DEFAULT_WALLET "http://127.0.0.1:8102"
 #define CTL_DEFAULT_ESCROW "http://127.0.0.1:8103"
+#define CTL_DEFAULT_STORE "http://127.0.0.1:8104"
 #define CTL_DEFAULT_TIMEOUT 10 /* seconds */
 #define CTL_MAX_TIMEOUT 3600 /* seconds */
 #define CTL_MAX_CAPABILITIES 16 /* the registry's own limit */
@@ -39,7 +40,7 @@ enum {
 typedef struct ctl ctl_t;
 
 /* The daemon a command talks to (CTL_OFFLINE: none). */
-typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET, CTL_ESCROW } ctl_server_t;
+typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET, CTL_ESCROW, CTL_STORE } ctl_server_t;
 
 /* One entry of the command table in main.c. */
 typedef struct {
@@ -57,12 +58,13 @@ struct ctl {
 	const char *registry; /* base URL, as given (a trailing '/' is ignored) */
 	const char *wallet; /* the wallet's base URL, likewise */
 	const char *escrow; /* the escrow's base URL, likewise */
+	const char *store; /* the store's base URL, likewise */
 	const char *token; /* bearer token or NULL */
 	bool json; /* print the server's JSON as-is */
 	long timeout_s;
 	const ctl_cmd_t *cmd; /* the command running, for its usage line */
-	const char *url; /* the base URL of cmd's server (registry, wallet or escrow) */
-	const char *server_name; /* "registry", "wallet", "escrow": for messages */
+	const char *url; /* the base URL of cmd's server (registry, wallet, escrow or store) */
+	const char *server_name; /* "registry", "wallet", "escrow", "store": for messages */
 };
 
 /* main.c: the usage line of the global options. */
@@ -285,6 +287,24 @@ DUX_MUST_USE int escrow_check_name(const ctl_t *ctl, const char *opt, const char
 /* Whole seconds of an RFC 3339 time with fractions ("...:00.123Z" -> "...:00Z") into buf. */
 const char *escrow_time(const char *at, char *buf, size_t len);
 
+/* ---- store.c: what the store commands share ----------------------------------------------- */
+
+#define STORE_ID_LEN 36 /* "svc_" + 32 lowercase hex */
+#define STORE_TAG_MAX 32 /* bytes of one tag */
+#define STORE_TAGS_MAX 10 /* tags of a service, and of a search */
+#define STORE_TAGS_SENT_MAX 32 /* tags a publish may send (the store drops repeats) */
+
+/* A service id, or a usage error naming what. */
+DUX_MUST_USE int store_check_id(const ctl_t *ctl, const char *what, const char *s);
+/* A tag: 1 to STORE_TAG_MAX letters, digits or '-' (not first); the store lowercases it. */
+DUX_MUST_USE int store_check_tag(const ctl_t *ctl, const char *opt, const char *s);
+/* An amount of FLOP from 0 (a price may be 0), or a usage error naming opt. */
+DUX_MUST_USE int store_check_price(const ctl_t *ctl, const char *opt, const char *s);
+/* At most max bytes (at least 1 when nonempty) without control characters, except new lines
+ * and tabs when multiline; or a usage error naming opt. */
+DUX_MUST_USE int store_check_text(const ctl_t *ctl, const char *opt, const char *s, size_t max,
+				  bool nonempty, bool multiline);
+
 /* ---- commands ----------------------------------------------------------------------------- */
 
 int node_init(ctl_t *ctl, int argc, char **argv);
@@ -315,5 +335,10 @@ int escrow_resolve(ctl_t *ctl, int argc, char **argv);
 int fund_show(ctl_t *ctl, int argc, char **argv);
 int audit_show(ctl_t *ctl, int argc, char **argv);
 int audit_verify(ctl_t *ctl, int argc, char **argv);
+int store_search(ctl_t *ctl, int argc, char **argv);
+int store_show(ctl_t *ctl, int argc, char **argv);
+int store_publish(ctl_t *ctl, int argc, char **argv);
+int store_delist(ctl_t *ctl, int argc, char **argv);
+int store_review(ctl_t *ctl, int argc, char **argv);
 
 #endif

@@ -81,12 +81,27 @@ static const ctl_cmd_t commands[] = {
 	 "service, admin: check every hash, link and signature of the audit log (exit 1: it"
 	 " does not hold)",
 	 CTL_ESCROW},
+	{"store", "search", store_search,
+	 "[WORDS | --q WORDS] [--tag T ...] [--min-price FLOP] [--max-price FLOP]"
+	 " [--min-reputation R] [--provider ADDR] [--sort S] [--limit N] [--cursor C] [--all]",
+	 "search the store's catalogue (no token needed; --all follows every page)", CTL_STORE},
+	{"store", "show", store_show, "SERVICE_ID [--version V]",
+	 "show one service, every field (an earlier version with --version)", CTL_STORE},
+	{"store", "publish", store_publish,
+	 "--name N --version V --provider ADDR --price FLOP --endpoint URL --rate-limit N"
+	 " [--description D] [--tag T ...] [--idempotency-key K] | --service ID ...",
+	 "provider: publish a service (--service ID: a new version of it; the id is printed last)",
+	 CTL_STORE},
+	{"store", "delist", store_delist, "SERVICE_ID",
+	 "its owner or an admin: take a service out of the search (it stays readable)", CTL_STORE},
+	{"store", "review", store_review, "SERVICE_ID --stars 1-5 [--text TEXT]",
+	 "rate a service you paid a call of (a second review replaces the first)", CTL_STORE},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--wallet URL] [--escrow URL] "
-				"[--token TOKEN | --token-file FILE] [--json] [--timeout SECONDS] "
-				"COMMAND [ARGS]";
+				"[--store URL] [--token TOKEN | --token-file FILE] [--json] "
+				"[--timeout SECONDS] COMMAND [ARGS]";
 
 /* A token read from --token-file: main's, for the whole run. */
 static char token_buf[DUX_TOKEN_MAX + 2];
@@ -96,7 +111,8 @@ static void help(FILE *f)
 	fprintf(f, "%s\n\n", ctl_global_usage);
 	fputs("The command-line client of a Dux_OS network: node identity, registration and\n"
 	      "heartbeats, the node registry, Flopcoin addresses, the wallet, escrows, the\n"
-	      "community fund, the escrow's audit log and bearer tokens.\n\n"
+	      "community fund, the escrow's audit log, the store's catalogue and bearer\n"
+	      "tokens.\n\n"
 	      "Global options (before the command):\n",
 	      f);
 	fprintf(f, "  --registry URL     registry base URL (env DUXOS_REGISTRY_URL, default %s)\n",
@@ -105,6 +121,8 @@ static void help(FILE *f)
 		CTL_DEFAULT_WALLET);
 	fprintf(f, "  --escrow URL       escrow base URL (env DUXOS_ESCROW_URL, default %s)\n",
 		CTL_DEFAULT_ESCROW);
+	fprintf(f, "  --store URL        store base URL (env DUXOS_STORE_URL, default %s)\n",
+		CTL_DEFAULT_STORE);
 	fputs("  --token TOKEN      bearer token sent to the server (env DUXOS_TOKEN)\n"
 	      "  --token-file FILE  read the bearer token from FILE (first line) instead\n"
 	      "  --json             print the server's JSON as-is, one document, for scripts\n",
@@ -220,6 +238,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		O_REGISTRY = 256,
 		O_WALLET,
 		O_ESCROW,
+		O_STORE,
 		O_TOKEN,
 		O_TOKEN_FILE,
 		O_JSON,
@@ -230,6 +249,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		{"registry", required_argument, NULL, O_REGISTRY},
 		{"wallet", required_argument, NULL, O_WALLET},
 		{"escrow", required_argument, NULL, O_ESCROW},
+		{"store", required_argument, NULL, O_STORE},
 		{"token", required_argument, NULL, O_TOKEN},
 		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"json", no_argument, NULL, O_JSON},
@@ -248,6 +268,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		case O_REGISTRY: ctl->registry = optarg; break;
 		case O_WALLET: ctl->wallet = optarg; break;
 		case O_ESCROW: ctl->escrow = optarg; break;
+		case O_STORE: ctl->store = optarg; break;
 		case O_TOKEN:
 			ctl->token = optarg;
 			token_given = true;
@@ -290,6 +311,10 @@ static int choose_server(ctl_t *ctl, const ctl_cmd_t *cmd)
 		opt = "--escrow";
 		ctl->url = ctl->escrow;
 		ctl->server_name = "escrow";
+	} else if (cmd->server == CTL_STORE) {
+		opt = "--store";
+		ctl->url = ctl->store;
+		ctl->server_name = "store";
 	}
 	if (cmd->server != CTL_OFFLINE && !url_ok(ctl->url))
 		return global_fail("%s must be an http:// or https:// URL, got \"%s\"", opt,
@@ -331,11 +356,13 @@ int main(int argc, char **argv)
 	const char *env_url = getenv("DUXOS_REGISTRY_URL");
 	const char *env_wallet = getenv("DUXOS_WALLET_URL");
 	const char *env_escrow = getenv("DUXOS_ESCROW_URL");
+	const char *env_store = getenv("DUXOS_STORE_URL");
 	const char *env_token = getenv("DUXOS_TOKEN");
 	ctl_t ctl = {
 		.registry = env_url && *env_url ? env_url : CTL_DEFAULT_REGISTRY,
 		.wallet = env_wallet && *env_wallet ? env_wallet : CTL_DEFAULT_WALLET,
 		.escrow = env_escrow && *env_escrow ? env_escrow : CTL_DEFAULT_ESCROW,
+		.store = env_store && *env_store ? env_store : CTL_DEFAULT_STORE,
 		.token = env_token && *env_token ? env_token : NULL,
 		.timeout_s = CTL_DEFAULT_TIMEOUT,
 	};
