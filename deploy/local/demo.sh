@@ -5,7 +5,8 @@
 # uses duxctl to create two demo nodes under var/demo/, register them with duxos-registry, send a
 # heartbeat from each, list the nodes and show one; then opens two wallet accounts, credits one
 # from the faucet, pays the other, and shows balances, history and the ledger check. Safe to run
-# again. Then the escrow: a payment held, released 95/5, the fund, the audit log's check.
+# again. Then the store and the escrow: the provider publishes its API, the user finds it and
+# pays for a call (held, released 95/5), the fund, the audit log's check, and the user's rating.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -18,6 +19,7 @@ readonly DUXCTL=$REPO/$BUILD/bin/duxctl
 readonly REGISTRY=http://127.0.0.1:8101
 readonly WALLET=http://127.0.0.1:8102
 readonly ESCROW=http://127.0.0.1:8103
+readonly STORE=http://127.0.0.1:8104
 readonly DEMO_DIR=$REPO/var/demo
 
 WORD=""     # last word printed by run_word's command
@@ -25,6 +27,7 @@ ADDRESS=""  # payout address of the node being registered
 USER_ADDR=""      # the demo user's wallet account
 PROVIDER_ADDR=""  # the demo provider's wallet account
 NODE_ID=""  # id of the node just registered
+SERVICE_ID=""     # the demo provider's API in the store
 
 die() {
     printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -84,6 +87,11 @@ check_escrow() {
         sleep 0.2
     done
     die "duxos-escrow is not ready at $ESCROW (see var/log/escrow.log)"
+}
+
+check_store() {
+    curl -fsS -o /dev/null --max-time 5 "$STORE/readyz" ||
+        die "duxos-store is not ready at $STORE (see var/log/store.log)"
 }
 
 check_registry() {
@@ -155,8 +163,37 @@ demo_wallet() {
     PROVIDER_ADDR=$provider_addr
 }
 
+# The store: the demo provider publishes its API under its wallet account (the same one again on
+# a second run: Idempotency-Key), and the user finds it by a word and a tag.
+demo_store() {
+    local -a provider=("$DUXCTL" --store "$STORE" --token-file "$DEMO_DIR/provider.token")
+    run_word "${provider[@]}" store publish --name "Demo Echo API" \
+        --description "Returns what it is sent: the demo's paid API." --version 1.0.0 \
+        --provider "$PROVIDER_ADDR" --price 10 --endpoint http://127.0.0.1:9001/echo \
+        --rate-limit 60 --tag demo --tag echo --idempotency-key demo-service ||
+        die "duxctl store publish failed"
+    SERVICE_ID=$WORD
+    run "$DUXCTL" --store "$STORE" store search --q echo --tag demo ||
+        die "duxctl store search failed"
+}
+
+# After the paid call: the store counted it from the escrow's events, so the user may rate it.
+demo_review() {
+    local calls="" i
+    for i in $(seq 50); do
+        calls=$("$DUXCTL" --store "$STORE" --json store show "$SERVICE_ID" |
+            grep -o '"total_calls":[0-9]*' | cut -d: -f2) || true
+        [[ ${calls:-0} -ge 1 ]] && break
+        sleep 0.2
+    done
+    [[ ${calls:-0} -ge 1 ]] || die "the store did not count the paid call (see var/log/store.log)"
+    run "$DUXCTL" --store "$STORE" --token-file "$DEMO_DIR/user.token" store review \
+        "$SERVICE_ID" --stars 5 --text "Echoes perfectly." || die "duxctl store review failed"
+    run "$DUXCTL" --store "$STORE" store show "$SERVICE_ID" || die "duxctl store show failed"
+}
+
 # The seed's API Transaction Flow through the escrow: the user pays 10 FLOP into escrow for the
-# provider's API, the task engine (a service token) releases it with the result's digest, 95%
+# provider's API (the store's service), the task engine (a service token) releases it with the result's digest, 95%
 # goes to the provider and 5% to the community fund; then the fund and the audit log's check.
 demo_escrow() {
     local key=$REPO/var/keys/auth.key.pem escrow_id
@@ -165,7 +202,7 @@ demo_escrow() {
     local -a user=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/user.token")
     local -a tasks=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/service.token")
     local -a admin=("$DUXCTL" --escrow "$ESCROW" --wallet "$WALLET" --token-file "$DEMO_DIR/admin.token")
-    run_word "${user[@]}" escrow create --api-id demo.echo:v1 --user-wallet "$USER_ADDR" \
+    run_word "${user[@]}" escrow create --api-id "$SERVICE_ID" --user-wallet "$USER_ADDR" \
         --provider-wallet "$PROVIDER_ADDR" --amount 10 --idempotency-key demo-escrow ||
         die "duxctl escrow create failed"
     escrow_id=$WORD
@@ -224,12 +261,18 @@ main() {
     step "The wallet: accounts, faucet, a payment, balances, history, conservation check"
     check_wallet
     demo_wallet
+    step "The store: the provider publishes its API, the user finds it"
+    check_store
+    demo_store
     step "The escrow: the user pays for an API call, the task engine releases it 95/5"
     check_escrow
     demo_escrow
+    step "The store counted the paid call: the user rates the API"
+    demo_review
     step "Bearer tokens for calling the API by hand (valid 24 h)"
     demo_tokens "$node1"
     printf '\nDemo nodes: %s, %s (keys in %s)\n' "$node1" "$node2" "${DEMO_DIR#"$REPO"/}"
+    printf 'The store in a browser: %s/ (to rate, sign in with the user token above)\n' "$STORE"
     printf 'The cluster keeps running. Stop it with: deploy/local/down.sh\n'
     printf '(deploy/local/down.sh --purge also deletes var/: database, keys, logs)\n'
 }

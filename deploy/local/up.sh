@@ -87,13 +87,18 @@ ensure_keys() {
 }
 
 # The tokens daemons use with each other, minted from the deployment's key at every start
-# (valid 30 days): the escrow's service token for the wallet.
+# (valid 30 days, scope service): the escrow's for the wallet, the store's for the wallet (who
+# owns a provider address) and for the escrow's events.
 mint_service_tokens() {
-    local duxctl=$BUILD_DIR/bin/duxctl out=$KEY_DIR/escrow-wallet.token
+    local duxctl=$BUILD_DIR/bin/duxctl pair sub out
     [[ -x $duxctl ]] || return 0
-    (umask 077 && "$duxctl" token mint --key "$KEY_DIR/auth.key.pem" --sub duxos-escrow \
-        --scope service --ttl 2592000 >"$out.new") || die "duxctl could not mint $out"
-    mv -f -- "$out.new" "$out"
+    for pair in escrow-wallet store-wallet store-escrow; do
+        sub=duxos-${pair%%-*}
+        out=$KEY_DIR/$pair.token
+        (umask 077 && "$duxctl" token mint --key "$KEY_DIR/auth.key.pem" --sub "$sub" \
+            --scope service --ttl 2592000 >"$out.new") || die "duxctl could not mint $out"
+        mv -f -- "$out.new" "$out"
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
