@@ -103,6 +103,11 @@ out:
 	return r;
 }
 
+bool dux_token_expired(int64_t exp, int64_t now)
+{
+	return exp + 60 < now; /* 60 s leeway for clock skew */
+}
+
 /* Decodes one base64url part as a JSON object. */
 static cJSON *part_json(const char *s, size_t n)
 {
@@ -146,7 +151,7 @@ static int check_claims(const char *s, size_t n, const char *issuer, int64_t now
 	if (!cJSON_IsString(scope) || !cJSON_IsNumber(exp) ||
 	    !(exp->valuedouble >= 0 && exp->valuedouble <= (double)TOKEN_EXP_MAX))
 		goto out;
-	if (exp->valuedouble + 60 < (double)now) /* 60 s leeway for clock skew */
+	if (dux_token_expired((int64_t)exp->valuedouble, now))
 		goto out;
 	dux_token_t t = {.exp = (int64_t)exp->valuedouble};
 	if (dux_scope_parse(scope->valuestring, &t.scopes) < 0)

@@ -86,8 +86,9 @@ static bool authorize(dux_req_t *r, unsigned scopes)
 		return false;
 	}
 	if (!h->opts.auth_key ||
-	    dux_token_verify(h->opts.auth_key, h->opts.auth_issuer ? h->opts.auth_issuer : "duxos",
-			     a + 7, dux_now_us() / 1000000, &r->token) < 0) {
+	    dux_token_verify_cached(h->tokens, h->opts.auth_key,
+				    h->opts.auth_issuer ? h->opts.auth_issuer : "duxos", a + 7,
+				    dux_now_us() / 1000000, &r->token) < 0) {
 		dux_reply_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 		dux_reply_problem(r, 401, "invalid-token",
 				  "the bearer token is invalid, expired or not for this deployment");
@@ -260,6 +261,9 @@ int dux_http_start(const dux_http_opts_t *opts, dux_http_t **ret)
 	int r = compile_routes(h);
 	if (r == 0)
 		r = http_metrics_init(h);
+	/* a client's every request carries the same token: verified once, then remembered */
+	if (r == 0 && opts->auth_key)
+		r = dux_token_cache_new(TOKEN_CACHE_SLOTS, &h->tokens);
 	if (r < 0)
 		goto fail;
 	/* A thread per connection: handlers block on PostgreSQL, and in a pool of event loops
@@ -322,6 +326,7 @@ dux_http_t *dux_http_stop(dux_http_t *h)
 	free(h->routes);
 	free(h->route_metrics);
 	dux_metrics_free(h->own_metrics);
+	dux_token_cache_free(h->tokens);
 	free(h);
 	return NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #define REQ_MAX_HEADERS 8
+#define TOKEN_CACHE_SLOTS 1024
 
 typedef struct {
 	dux_metric_t *by_class[5]; /* 1xx..5xx */
@@ -27,6 +28,7 @@ struct dux_http {
 	dux_metrics_t *own_metrics;
 	route_metrics_t *route_metrics; /* nroutes + 1 (the last: unmatched) */
 	dux_metric_t *inflight_gauge, *rss_gauge, *start_gauge;
+	dux_token_cache_t *tokens; /* NULL without auth.public_key_file */
 };
 
 struct dux_req {

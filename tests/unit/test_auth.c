@@ -401,6 +401,46 @@ static void scope_parse_and_format(void **state)
 	}
 }
 
+/* The cache answers as dux_token_verify does: the same claims, expiry checked at every use,
+ * refusals never remembered, and a token that lost its slot verified again. */
+static void cache_answers_as_verify(void **state)
+{
+	(void)state;
+	dux_token_cache_t *c = NULL;
+	assert_int_equal(dux_token_cache_new(0, &c), DUX_EINVAL);
+	assert_int_equal(dux_token_cache_new(1, &c), 0);
+	char *a = mint("alice", DUX_SCOPE_USER, 100), *b = mint("bob", DUX_SCOPE_ADMIN, 100);
+	dux_token_t t;
+	int64_t t0 = now();
+	assert_int_equal(dux_token_verify_cached(c, key, iss, a, t0, &t), 0);
+	assert_int_equal(dux_token_cache_hits(c), 0);
+	memset(&t, 0, sizeof t);
+	assert_int_equal(dux_token_verify_cached(c, key, iss, a, t0, &t), 0);
+	assert_int_equal(dux_token_cache_hits(c), 1);
+	assert_string_equal(t.sub, "alice");
+	assert_int_equal(t.scopes, DUX_SCOPE_USER);
+	/* expired since it was remembered: refused, as without the cache */
+	assert_int_equal(dux_token_verify_cached(c, key, iss, a, t0 + 161, &t), DUX_EAUTH);
+	assert_int_equal(dux_token_cache_hits(c), 1);
+	/* another key or a tampered copy is not the remembered text: verified, refused */
+	assert_int_equal(dux_token_verify_cached(c, other, iss, b, t0, &t), DUX_EAUTH);
+	char *bad = strdup(a);
+	bad[strlen(bad) - 2] ^= 1;
+	assert_int_equal(dux_token_verify_cached(c, key, iss, bad, t0, &t), DUX_EAUTH);
+	/* one slot: b replaces a, and a is verified afresh */
+	assert_int_equal(dux_token_verify_cached(c, key, iss, b, t0, &t), 0);
+	assert_string_equal(t.sub, "bob");
+	assert_int_equal(dux_token_verify_cached(c, key, iss, a, t0, &t), 0);
+	assert_string_equal(t.sub, "alice");
+	assert_int_equal(dux_token_cache_hits(c), 1);
+	/* without a cache, the plain verification */
+	assert_int_equal(dux_token_verify_cached(NULL, key, iss, a, t0, &t), 0);
+	free(bad);
+	free(a);
+	free(b);
+	c = dux_token_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +459,7 @@ int main(void)
 		cmocka_unit_test(over_long_token_refused),
 		cmocka_unit_test(wrong_issuer_refused),
 		cmocka_unit_test(scope_parse_and_format),
+		cmocka_unit_test(cache_answers_as_verify),
 	};
 	return cmocka_run_group_tests_name("auth", tests, setup, teardown);
 }

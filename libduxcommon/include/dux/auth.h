@@ -8,6 +8,7 @@
 
 #include <dux/crypto.h>
 #include <dux/err.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum {
@@ -37,5 +38,21 @@ DUX_MUST_USE int dux_token_mint(const dux_key_t *key, const char *issuer, const 
  * DUX_EAUTH for any refusal; ret is written only on success. */
 DUX_MUST_USE int dux_token_verify(const dux_key_t *key, const char *issuer, const char *token,
 				  int64_t now, dux_token_t *ret);
+/* True when a token expiring at exp is refused at now (dux_token_verify's 60 s leeway). */
+bool dux_token_expired(int64_t exp, int64_t now);
+
+/* Verified tokens remembered by the SHA-256 of their text, for one (key, issuer): a client
+ * that sends the same token again is not verified again, expiry is checked at every use, and
+ * only successes are kept. Bounded (nslots, direct-mapped: a token replaces the one in its
+ * slot) and thread-safe. */
+typedef struct dux_token_cache dux_token_cache_t;
+DUX_MUST_USE int dux_token_cache_new(size_t nslots, dux_token_cache_t **ret);
+dux_token_cache_t *dux_token_cache_free(dux_token_cache_t *c);
+/* dux_token_verify through c (NULL: no cache), with the same answers. */
+DUX_MUST_USE int dux_token_verify_cached(dux_token_cache_t *c, const dux_key_t *key,
+					 const char *issuer, const char *token, int64_t now,
+					 dux_token_t *ret);
+/* Verifications answered from the cache so far (tests, /metrics). */
+uint64_t dux_token_cache_hits(dux_token_cache_t *c);
 
 #endif
