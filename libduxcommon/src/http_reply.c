@@ -1,5 +1,6 @@
 /* http_reply.c - what handlers call: request accessors, replies, body and query parsing. */
 #include "http_internal.h"
+#include <dux/text.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -140,15 +141,18 @@ const char *dux_http_reason(int status)
 static void problem(dux_req_t *r, int status, const char *code, const char *field,
 		    const char *detail, cJSON *ext)
 {
-	char type[96];
+	char type[96], instance[1024], safe[512];
 	snprintf(type, sizeof type, "urn:duxos:problem:%s", code);
+	/* the path and a detail quoting input may hold any bytes: JSON must stay UTF-8 */
+	snprintf(safe, sizeof safe, "%s", detail);
+	dux_text_sanitize(safe);
 	cJSON *p = cJSON_CreateObject();
 	if (p) {
 		cJSON_AddStringToObject(p, "type", type);
 		cJSON_AddStringToObject(p, "title", dux_http_reason(status));
 		cJSON_AddNumberToObject(p, "status", status);
-		cJSON_AddStringToObject(p, "detail", detail);
-		cJSON_AddStringToObject(p, "instance", r->path);
+		cJSON_AddStringToObject(p, "detail", safe);
+		cJSON_AddStringToObject(p, "instance", dux_uri_escape(r->path, instance, sizeof instance));
 		cJSON_AddStringToObject(p, "request_id", r->id);
 		if (field && *field)
 			cJSON_AddStringToObject(p, "field", field);

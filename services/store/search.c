@@ -21,6 +21,7 @@
  * The SQL holds only the filters given, so that each search is planned for what it asks (one
  * statement for all would plan "$1 IS NULL OR ..." generically and lose the indexes). */
 #include "store.h"
+#include <dux/text.h>
 #include <dux/buf.h>
 #include <dux/crypto.h>
 #include <dux/money.h>
@@ -148,7 +149,7 @@ static bool filters(search_t *x, store_t *s, dux_req_t *r)
 	x->q = dux_req_query(r, "q");
 	if (x->q && strspn(x->q, " ") == strlen(x->q))
 		x->q = NULL; /* an empty search box */
-	if (x->q && (strlen(x->q) > QUERY_MAX_BYTES || !text_ok(x->q, false))) {
+	if (x->q && (strlen(x->q) > QUERY_MAX_BYTES || !dux_text_ok(x->q, false))) {
 		bad_query(r, "q", "query parameter q must be 1 to 200 bytes of UTF-8 text without"
 				  " control characters");
 		return false;
@@ -160,7 +161,7 @@ static bool filters(search_t *x, store_t *s, dux_req_t *r)
 	}
 	if (x->bad_tag) {
 		char d[200];
-		if (text_ok(x->bad_tag, false) && strlen(x->bad_tag) <= 40)
+		if (dux_text_ok(x->bad_tag, false) && strlen(x->bad_tag) <= 40)
 			snprintf(d, sizeof d, "tag \"%s\" %s", x->bad_tag, x->why);
 		else
 			snprintf(d, sizeof d, "a tag %s", x->why);

@@ -53,9 +53,7 @@ typedef struct {
 
 /* ---- text.c: checks of text from outside */
 
-/* Valid UTF-8 without control characters (C0, DEL, C1); multiline also admits \n and \t. */
-bool text_ok(const char *s, bool multiline);
-/* A string member of at most max bytes passing text_ok; minlen 0 admits "". ret borrowed. */
+/* A string member of at most max bytes passing dux_text_ok; minlen 0 admits "". ret borrowed. */
 int text_member(const cJSON *body, const char *key, bool required, size_t minlen, size_t max,
 		bool multiline, const char **ret, dux_verr_t *e);
 /* svc_ + 32 lowercase hex. */

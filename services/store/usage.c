@@ -12,6 +12,7 @@
  * logged and skipped, never retried: returning an error would roll the cursor back and stop
  * every later event behind it for good. */
 #include "store.h"
+#include <dux/text.h>
 #include <dux/log.h>
 #include <dux/money.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ static const char *read_release(const dux_event_t *ev, const char **api_id, cons
 		*why = "data.status is not released";
 	else if (!external_id_ok(*api_id))
 		*why = "data.api_id is not 1-128 of letters, digits and . _ : -";
-	else if (!*owner || !**owner || strlen(*owner) > 127 || !text_ok(*owner, false))
+	else if (!*owner || !**owner || strlen(*owner) > 127 || !dux_text_ok(*owner, false))
 		*why = "data.owner is not a token subject";
 	else if (!amt || dux_money_parse(amt, strlen(amt), false, amount) < 0 || *amount <= 0)
 		*why = "data.amount is not a positive amount";

@@ -12,6 +12,7 @@
 #include <dux/client.h>
 #include <dux/crypto.h>
 #include <dux/http.h>
+#include <dux/text.h>
 #include <dux/log.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -398,6 +399,21 @@ static void test_unknown_paths_404(void **state)
 		assert_string_equal(jstr(resp.json, "instance"), paths[i]);
 		dux_client_resp_clear(&resp);
 	}
+}
+
+/* A path of any bytes (libmicrohttpd decodes %ff to the byte 0xff) still gets a problem that
+ * is valid JSON and UTF-8: the instance escaped again, the detail's bad bytes replaced. */
+static void test_undecodable_path_problem_is_utf8(void **state)
+{
+	srv_t *s = *state;
+	dux_client_resp_t resp;
+	call(s, "GET", "/no%ffpe%20x%25", NULL, NULL, &resp);
+	assert_problem(&resp, 404, "not-found", NULL);
+	assert_string_equal(jstr(resp.json, "instance"), "/no%FFpe%20x%25");
+	assert_true(dux_text_ok(jstr(resp.json, "detail"), false));
+	assert_non_null(strstr(jstr(resp.json, "detail"), "/no?pe x%"));
+	assert_true(dux_text_ok(resp.body, false));
+	dux_client_resp_clear(&resp);
 }
 
 static void test_wrong_method_405_allow(void **state)
@@ -957,6 +973,7 @@ int main(void)
 		T(test_query_i64),
 		T(test_query_num),
 		T(test_unknown_paths_404),
+		T(test_undecodable_path_problem_is_utf8),
 		T(test_wrong_method_405_allow),
 		T(test_body_limit_413),
 		T(test_body_route_content_type_415),
