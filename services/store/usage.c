@@ -87,8 +87,8 @@ static int apply(dux_db_conn_t *c, const dux_event_t *ev, void *ctx)
 		return r; /* the database: the subscriber tries again */
 	dux_debug("escrow %s released: a paid call of %s by %s%s", id, api_id, owner,
 		  PQntuples(res) ? "" : " (no such service yet, or counted before)");
-	if (PQntuples(res))
-		cache_changed(); /* its total_calls: searches sort and show it */
+	/* No cache_changed(): paid calls come all the time, and moving the generation for each
+	 * would empty the cache of every search; total_calls in searches may lag by the TTL. */
 	PQclear(res);
 	return 0;
 }
