@@ -229,3 +229,23 @@ const char *dux_client_errmsg(const dux_client_t *c)
 {
 	return c->err;
 }
+
+static void local_free(void *p)
+{
+	dux_client_free(p);
+}
+
+dux_client_t *dux_client_local(dux_client_local_t *l, const dux_client_opts_t *opts)
+{
+	pthread_mutex_lock(&l->mu);
+	bool made = l->made || (l->made = pthread_key_create(&l->key, local_free) == 0);
+	pthread_mutex_unlock(&l->mu);
+	if (!made)
+		return NULL;
+	dux_client_t *c = pthread_getspecific(l->key);
+	if (c || dux_client_new(opts, &c) < 0)
+		return c;
+	if (pthread_setspecific(l->key, c) != 0)
+		c = dux_client_free(c);
+	return c;
+}

@@ -3,38 +3,18 @@
  * money twice. */
 #include "escrow.h"
 #include <dux/client.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_key_t client_key;
-static pthread_once_t client_once = PTHREAD_ONCE_INIT;
-
-static void client_free(void *p)
-{
-	dux_client_free(p);
-}
-
-static void client_key_make(void)
-{
-	if (pthread_key_create(&client_key, client_free) != 0)
-		abort();
-}
+static dux_client_local_t clients = DUX_CLIENT_LOCAL_INIT;
 
 static dux_client_t *client_of(escrow_t *e)
 {
-	pthread_once(&client_once, client_key_make);
-	dux_client_t *c = pthread_getspecific(client_key);
-	if (c)
-		return c;
 	dux_client_opts_t o = {.base_url = e->cfg.wallet_url, .timeout_ms = e->cfg.wallet_timeout_ms,
 			       .retries = 2,
 			       .bearer = e->cfg.wallet_token};
-	if (dux_client_new(&o, &c) < 0)
-		return NULL;
-	pthread_setspecific(client_key, c);
-	return c;
+	return dux_client_local(&clients, &o);
 }
 
 void wl_resp_clear(wl_resp_t *r)

@@ -5,42 +5,19 @@
 #include "store.h"
 #include <dux/client.h>
 #include <dux/log.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_key_t client_key;
-static pthread_once_t client_once = PTHREAD_ONCE_INIT;
-
-static void client_free(void *p)
-{
-	dux_client_free(p);
-}
-
-static void client_key_make(void)
-{
-	if (pthread_key_create(&client_key, client_free) != 0)
-		abort();
-}
+static dux_client_local_t clients = DUX_CLIENT_LOCAL_INIT;
 
 static dux_client_t *client_of(store_t *s)
 {
-	pthread_once(&client_once, client_key_make);
-	dux_client_t *c = pthread_getspecific(client_key);
-	if (c)
-		return c;
 	dux_client_opts_t o = {.base_url = s->cfg.wallet_url,
 			       .timeout_ms = s->cfg.wallet_timeout_ms,
 			       .retries = 1,
 			       .bearer = s->cfg.wallet_token};
-	if (dux_client_new(&o, &c) < 0)
-		return NULL;
-	if (pthread_setspecific(client_key, c) != 0) {
-		dux_client_free(c);
-		return NULL;
-	}
-	return c;
+	return dux_client_local(&clients, &o);
 }
 
 bool wallet_owns_or_reply(store_t *s, dux_req_t *r, const char *address, const char *owner)

@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <dux/err.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct dux_client dux_client_t;
@@ -38,5 +40,17 @@ DUX_MUST_USE int dux_client_do(dux_client_t *c, const char *method, const char *
 void dux_client_resp_clear(dux_client_resp_t *r);
 /* The text of the last transport failure ("Connection refused"). */
 const char *dux_client_errmsg(const dux_client_t *c);
+
+/* A client per thread for one peer: each request handler thread keeps its own connection to
+ * the peer. Declare one with static storage, = DUX_CLIENT_LOCAL_INIT. */
+typedef struct {
+	pthread_mutex_t mu;
+	bool made;
+	pthread_key_t key;
+} dux_client_local_t;
+#define DUX_CLIENT_LOCAL_INIT {PTHREAD_MUTEX_INITIALIZER, false, 0}
+/* The calling thread's client of l, made from opts at the thread's first call and freed when
+ * the thread ends (borrowed). NULL when out of memory. */
+dux_client_t *dux_client_local(dux_client_local_t *l, const dux_client_opts_t *opts);
 
 #endif

@@ -403,8 +403,10 @@ void cat_service(const catalog_t *c, int i, cat_service_t *s)
 			 1 + rng_below(&r, 5));
 	else
 		snprintf(s->version, sizeof s->version, "%d.%d.%d", major, minor, patch);
-	snprintf(s->endpoint, sizeof s->endpoint, "https://api.%s.example/v%d/%s", c->word[brand],
-		 major + 1, sn ? slug : "call");
+	/* words and slugs are short: the bound only matters to the compiler */
+	if (snprintf(s->endpoint, sizeof s->endpoint, "https://api.%s.example/v%d/%s",
+		     c->word[brand], major + 1, sn ? slug : "call") >= (int)sizeof s->endpoint)
+		snprintf(s->endpoint, sizeof s->endpoint, "https://api.example/call");
 	s->price = gen_price(&r);
 	s->rate_limit = rate_limits[rng_below(&r, (int)(sizeof rate_limits / sizeof rate_limits[0]))];
 
