@@ -75,6 +75,27 @@ static bool json_content_type(struct MHD_Connection *c)
 	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
+/* A user's or provider's requests beyond http.rate_limit get 429; daemons calling each other
+ * (service) and operators (admin) are not limited. */
+static bool within_rate(dux_req_t *r)
+{
+	dux_http_t *h = r->h;
+	if (!h->limiter || (r->token.scopes & (DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN)))
+		return true;
+	int wait = limiter_take(h->limiter, r->token.sub, dux_now_us());
+	if (wait == 0)
+		return true;
+	char after[16];
+	snprintf(after, sizeof after, "%d", wait);
+	dux_reply_header(r, "Retry-After", after);
+	dux_reply_problem(r, 429, "rate-limited",
+			  "more than %u requests a second (bursts of %u) from one caller; try again"
+			  " in %d s",
+			  h->opts.rate_limit, h->opts.rate_burst ? h->opts.rate_burst : h->opts.rate_limit,
+			  wait);
+	return false;
+}
+
 static bool authorize(dux_req_t *r, unsigned scopes)
 {
 	dux_http_t *h = r->h;
@@ -101,7 +122,7 @@ static bool authorize(dux_req_t *r, unsigned scopes)
 		return false;
 	}
 	r->has_token = true;
-	return true;
+	return within_rate(r);
 }
 
 /* Routing, checks, then the handler. Leaves exactly one reply on r. */
@@ -264,6 +285,9 @@ int dux_http_start(const dux_http_opts_t *opts, dux_http_t **ret)
 	/* a client's every request carries the same token: verified once, then remembered */
 	if (r == 0 && opts->auth_key)
 		r = dux_token_cache_new(TOKEN_CACHE_SLOTS, &h->tokens);
+	if (r == 0 && opts->rate_limit)
+		r = limiter_new(opts->rate_limit, opts->rate_burst ? opts->rate_burst : opts->rate_limit,
+				&h->limiter);
 	if (r < 0)
 		goto fail;
 	/* A thread per connection: handlers block on PostgreSQL, and in a pool of event loops
@@ -327,6 +351,7 @@ dux_http_t *dux_http_stop(dux_http_t *h)
 	free(h->route_metrics);
 	dux_metrics_free(h->own_metrics);
 	dux_token_cache_free(h->tokens);
+	limiter_free(h->limiter);
 	free(h);
 	return NULL;
 }

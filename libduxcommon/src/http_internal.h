@@ -2,6 +2,7 @@
 #ifndef DUX_HTTP_INTERNAL_H
 #define DUX_HTTP_INTERNAL_H
 
+#include "http_limit.h"
 #include "http_route.h"
 #include <dux/auth.h>
 #include <dux/buf.h>
@@ -29,6 +30,7 @@ struct dux_http {
 	route_metrics_t *route_metrics; /* nroutes + 1 (the last: unmatched) */
 	dux_metric_t *inflight_gauge, *rss_gauge, *start_gauge;
 	dux_token_cache_t *tokens; /* NULL without auth.public_key_file */
+	limiter_t *limiter;        /* NULL: http.rate_limit 0 */
 };
 
 struct dux_req {

@@ -30,7 +30,8 @@ typedef struct dux_daemon dux_daemon_t;
 /* The options every daemon has (see dux_daemon_main for their keys). */
 typedef struct {
 	char *http_bind;
-	int64_t http_port, http_max_body, http_conn_limit, http_timeout;
+	int64_t http_port, http_max_body, http_conn_limit, http_timeout, http_rate_limit,
+		http_rate_burst;
 	char *db_conninfo, *db_password;
 	int64_t db_pool_size, db_acquire_timeout;
 	char *bus_endpoint;

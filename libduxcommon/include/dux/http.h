@@ -54,6 +54,9 @@ typedef struct {
 	const dux_key_t *auth_key; /* verifies bearer tokens; borrowed; NULL = scoped routes 401 */
 	const char *auth_issuer;
 	dux_metrics_t *metrics; /* borrowed; rendered at /metrics with the server's own */
+	/* requests a second per user or provider token subject, in bursts of rate_burst (429
+	 * beyond); services and admins are not limited. 0 = no limit. */
+	unsigned rate_limit, rate_burst;
 } dux_http_opts_t;
 
 /* Starts listening and serving. Borrowed pointers in opts must outlive the server. */

@@ -145,6 +145,7 @@ typedef struct {
 	dux_http_t *h;
 	int port;
 	dux_client_t *c;
+	unsigned rate; /* http.rate_limit and rate_burst of the server; 0 = none */
 } srv_t;
 
 /* Starts a server with the route table on s's app and key; s->h and s->port. */
@@ -163,6 +164,8 @@ static void srv_start(srv_t *s)
 		.ready = app_ready,
 		.usable = app_usable,
 		.auth_key = s->key,
+		.rate_limit = s->rate,
+		.rate_burst = s->rate,
 	};
 	assert_int_equal(dux_http_start(&o, &s->h), 0);
 	s->port = dux_http_port(s->h);
@@ -687,6 +690,46 @@ static void test_scoped_route_tokens(void **state)
 	}
 }
 
+/* GET /private as a token of sub with scopes: the status (Retry-After in after, if any). */
+static int private_as(srv_t *s, const char *sub, unsigned scopes, char after[16])
+{
+	char hdr[DUX_TOKEN_MAX + 64], *tok;
+	io_resp_t resp;
+	assert_int_equal(dux_token_mint(s->key, "duxos", sub, scopes, 300, &tok), 0);
+	snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", tok);
+	free(tok);
+	assert_true(io_call(s->port, "GET", "/private", hdr, NULL, &resp));
+	int status = resp.status;
+	if (status == 429)
+		assert_non_null(strstr(resp.body, "urn:duxos:problem:rate-limited"));
+	if (!io_header(&resp, "Retry-After", after, 16))
+		after[0] = '\0';
+	io_resp_clear(&resp);
+	return status;
+}
+
+/* http.rate_limit: a user's requests beyond the burst get 429 with Retry-After, other users
+ * and admins are not held back, and the bucket fills again with time. */
+static void test_rate_limit_per_caller(void **state)
+{
+	srv_t *s = *state;
+	s->h = dux_http_stop(s->h);
+	s->rate = 3;
+	srv_start(s);
+	char after[16];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(private_as(s, "Fann", DUX_SCOPE_USER, after), 200);
+	assert_int_equal(private_as(s, "Fann", DUX_SCOPE_USER, after), 429);
+	assert_string_equal(after, "1");
+	assert_int_equal(private_as(s, "Fbob", DUX_SCOPE_USER, after), 200);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(private_as(s, "Fops", DUX_SCOPE_ADMIN, after), 200);
+	io_sleep_ms(1100); /* 3 a second: the bucket is full again */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(private_as(s, "Fann", DUX_SCOPE_USER, after), 200);
+	assert_int_equal(private_as(s, "Fann", DUX_SCOPE_USER, after), 429);
+}
+
 static void test_db_route_unusable_503(void **state)
 {
 	srv_t *s = *state;
@@ -974,6 +1017,7 @@ int main(void)
 		T(test_query_num),
 		T(test_unknown_paths_404),
 		T(test_undecodable_path_problem_is_utf8),
+		T(test_rate_limit_per_caller),
 		T(test_wrong_method_405_allow),
 		T(test_body_limit_413),
 		T(test_body_route_content_type_415),
