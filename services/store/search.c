@@ -7,7 +7,7 @@
  *   min_price, max_price   FLOP, inclusive
  *   min_reputation  0 to 5, at most 4 decimals, on the reputation shown (Bayesian average)
  *   provider        a wallet address
- *   sort            relevance (ts_rank_cd, highest first; the default with q) | reputation
+ *   sort            relevance (ts_rank, highest first; the default with q) | reputation
  *                   (highest first) | total_calls (most first) | price (cheapest first) |
  *                   newest (the default without q)
  *   limit, cursor   page size 1-100 (20); next_cursor of the page before
@@ -42,7 +42,7 @@ typedef struct {
 enum { SORT_RELEVANCE = 0, SORT_REPUTATION, SORT_CALLS, SORT_PRICE, SORT_NEWEST, NSORTS };
 
 static const sort_t sorts[NSORTS] = {
-	{"relevance", "ts_rank_cd(s.document, query)", "p.k::text", "", "::real", false},
+	{"relevance", "ts_rank(s.document, query)", "p.k::text", "", "::real", false},
 	{"reputation", "s.reputation", "p.k::text", "", "::numeric", false},
 	{"total_calls", "s.total_calls", "p.k::text", "", "::bigint", false},
 	{"price", "s.price", "p.k::text", "", "::bigint", true},
