@@ -235,9 +235,9 @@ async function submitReview(ev) {
   $("review-status").textContent = "Saving\u2026";
   try {
     await api("POST", "/v1/services/" + encodeURIComponent(serviceId) + "/reviews", body);
-    $("review-status").textContent = "Your rating was saved.";
     await loadService(serviceId);
     await loadReviews(serviceId, false);
+    $("review-status").textContent = "Your rating was saved."; /* once the list shows it */
   } catch (e) {
     $("review-status").textContent = "";
     showError(box, e);
