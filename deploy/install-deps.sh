@@ -17,6 +17,8 @@ readonly PACKAGES=(
     postgresql postgresql-contrib openssl curl
     # test: unit tests, sanitizers and fuzzing, benchmarks, process and socket tools
     libcmocka-dev clang libclang-rt-14-dev wrk procps iproute2
+    # the native sandbox of duxos-tasks: seccomp filters; the interpreters its tests run
+    libseccomp-dev python3 util-linux
     # browser tests (playwright-core from npm drives it; node 20 and npm come with the machine)
     chromium
 )
