@@ -315,13 +315,6 @@ static void test_raw_sockets(void **state)
 		want);
 }
 
-static int teardown_all(void **state)
-{
-	(void)state;
-	sbx_remove_parents();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,5 +330,5 @@ int main(void)
 		cmocka_unit_test(test_raw_sockets),
 	};
 	sbx_require_root("sandbox_escape");
-	return cmocka_run_group_tests(tests, NULL, teardown_all);
+	return cmocka_run_group_tests(tests, NULL, sbx_teardown_all);
 }

@@ -180,13 +180,6 @@ static void test_parent_crash(void **state)
 	sbx_assert_clean();
 }
 
-static int teardown_all(void **state)
-{
-	(void)state;
-	sbx_remove_parents();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,5 +193,5 @@ int main(void)
 		cmocka_unit_test(test_parent_crash),
 	};
 	sbx_require_root("sandbox_limits");
-	return cmocka_run_group_tests(tests, NULL, teardown_all);
+	return cmocka_run_group_tests(tests, NULL, sbx_teardown_all);
 }

@@ -168,13 +168,6 @@ static void test_exec_true_json(void **state)
 	sbx_assert_clean();
 }
 
-static int teardown_all(void **state)
-{
-	(void)state;
-	sbx_remove_parents();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,5 +183,5 @@ int main(void)
 		cmocka_unit_test(test_exec_true_json),
 	};
 	sbx_require_root("sandbox_run");
-	return cmocka_run_group_tests(tests, NULL, teardown_all);
+	return cmocka_run_group_tests(tests, NULL, sbx_teardown_all);
 }

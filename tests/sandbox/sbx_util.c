@@ -175,3 +175,10 @@ void sbx_remove_parents(void)
 	}
 	(void)rmdir(base);
 }
+
+int sbx_teardown_all(void **state)
+{
+	(void)state;
+	sbx_remove_parents();
+	return 0;
+}

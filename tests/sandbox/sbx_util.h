@@ -23,5 +23,7 @@ int sbx_count_procs(const char *needle);
 /* Sweeps what a failed case left, then removes the cgroup parents and scratch base; at the
  * end of the test binary. */
 void sbx_remove_parents(void);
+/* A group teardown for cmocka: sbx_remove_parents. */
+int sbx_teardown_all(void **state);
 
 #endif
