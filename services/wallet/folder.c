@@ -1,5 +1,5 @@
-/* folder.c - credits of the fast path (sql/003_credits.sql) folded into their accounts'
- * balances. Every debit folds its own accounts' credits; this job folds those of accounts that
+/* folder.c - credits waiting in the table credits (sql/003_credits.sql) folded into their
+ * accounts' balances. Every debit folds its own accounts' credits; this job folds those of accounts that
  * are only paid, so that the credits table stays small. One copy of the daemon runs it. */
 #include "wallet.h"
 #include <stdio.h>

@@ -111,10 +111,11 @@ $$;
 -- Deadlocks are avoided by locking, in address order and before anything else, every account
 -- the batch debits (directly or through the pending transfers it resolves) and the credited
 -- account of an item without a debit (money entering); their credits are folded then, so that
--- every balance read is whole. An account only credited is never waited for (credit_to). Every item locks at least one account, the same for a retry of its id,
--- so concurrent retries of one id queue on those locks and then see the first attempt's row.
--- (The fast path locks last; its rare deadlock with a retry of the same ids on
--- the other path is broken by PostgreSQL and run again by the daemon.)
+-- every balance read is whole. An account only credited is never waited for (credit_to).
+-- Every item locks at least one account, the same for a retry of its id, so concurrent
+-- retries of one id queue on those locks and then see the first attempt's row. (The fast path
+-- locks last; its rare deadlock with a retry of the same ids on the other path is broken by
+-- PostgreSQL and run again by the daemon.)
 CREATE OR REPLACE FUNCTION refuse(n bigint, code text, detail text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
