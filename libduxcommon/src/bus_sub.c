@@ -27,6 +27,8 @@ struct dux_sub {
 	bool started;
 	atomic_bool stop;
 	atomic_llong cursor; /* -1 until loaded */
+	atomic_bool stuck;   /* the publisher's log no longer reaches the cursor */
+	dux_metric_t *stuck_gauge;
 };
 
 static bool wanted(const dux_sub_t *s, const char *type)
@@ -102,6 +104,34 @@ static int load_cursor_tx(dux_db_conn_t *c, void *arg)
 	return 0;
 }
 
+/* Whether the publisher's log still reaches the cursor: not when the events after it were
+ * pruned (the subscriber was down longer than the publisher's bus.retention), nor when the log
+ * ends before it (the publisher's database was reset). Said once per change, loudly: such a
+ * subscriber applies nothing more until an operator decides. */
+static void check_reach(dux_sub_t *s, const cJSON *page)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(page, "first_seq");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(page, "last_seq");
+	int64_t cur = atomic_load(&s->cursor);
+	if (!cJSON_IsNumber(f) || !cJSON_IsNumber(l) || cur < 0)
+		return;
+	int64_t first = (int64_t)f->valuedouble, last = (int64_t)l->valuedouble;
+	const char *why = last < cur ? "its event log ends before this subscriber's cursor: was"
+				       " its database reset?"
+			  : first > cur + 1 ? "the events after this subscriber's cursor were pruned"
+					      " (it was behind by more than the publisher's"
+					      " bus.retention)"
+					    : NULL;
+	bool was = atomic_exchange(&s->stuck, why != NULL);
+	dux_metric_set(s->stuck_gauge, why != NULL);
+	if (why && !was)
+		dux_error("events of %s cannot be followed: cursor %lld, the publisher keeps %lld to"
+			  " %lld: %s",
+			  s->source, (long long)cur, (long long)first, (long long)last, why);
+	else if (!why && was)
+		dux_info("events of %s can be followed again from %lld", s->source, (long long)cur);
+}
+
 /* Fetches and applies everything after the cursor; returns < 0 when the publisher or the
  * database could not be reached. */
 static int backfill(dux_sub_t *s)
@@ -122,6 +152,7 @@ static int backfill(dux_sub_t *s)
 			dux_client_resp_clear(&resp);
 			return DUX_EPROTO;
 		}
+		check_reach(s, resp.json);
 		for (const cJSON *e = events->child; e && r >= 0; e = e->next) {
 			char *txt = cJSON_PrintUnformatted(e);
 			dux_event_t ev;
@@ -228,6 +259,7 @@ int dux_sub_start(dux_db_t *db, const dux_sub_opts_t *o, dux_sub_t **ret)
 	s->db = db;
 	s->apply = o->apply;
 	s->ctx = o->ctx;
+	s->stuck_gauge = o->stuck;
 	s->poll_ms = o->poll_ms > 0 ? o->poll_ms : 5000;
 	atomic_store(&s->cursor, -1);
 	s->source = strdup(o->source);
@@ -252,6 +284,11 @@ int dux_sub_start(dux_db_t *db, const dux_sub_opts_t *o, dux_sub_t **ret)
 int64_t dux_sub_cursor(dux_sub_t *s)
 {
 	return atomic_load(&s->cursor);
+}
+
+bool dux_sub_stuck(dux_sub_t *s)
+{
+	return atomic_load(&s->stuck);
 }
 
 dux_sub_t *dux_sub_stop(dux_sub_t *s)

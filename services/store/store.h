@@ -48,7 +48,7 @@ typedef struct {
 	dux_daemon_t *d;
 	int64_t max_price; /* base units */
 	dux_sub_t *sub;    /* the escrow's events (NULL when escrow_url is "") */
-	dux_metric_t *m_cursor, *m_skipped, *m_cache_hits;
+	dux_metric_t *m_cursor, *m_skipped, *m_stuck, *m_cache_hits;
 } store_t;
 
 /* ---- text.c: checks of text from outside */

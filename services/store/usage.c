@@ -101,7 +101,11 @@ int usage_start(store_t *s)
 					"seq of the last escrow.released event of duxos-escrow applied", NULL);
 	s->m_skipped = dux_metrics_counter(m, "store_escrow_events_skipped_total",
 					   "escrow.released events skipped as unusable", NULL);
-	if (!s->m_cursor || !s->m_skipped)
+	s->m_stuck = dux_metrics_gauge(m, "store_escrow_events_stuck",
+				       "1 while the escrow's event log no longer reaches the cursor"
+				       " (pruned or reset): paid calls are not learned",
+				       NULL);
+	if (!s->m_cursor || !s->m_skipped || !s->m_stuck)
 		return DUX_ENOMEM;
 	if (!*s->cfg.escrow_url) {
 		dux_warn("store.escrow_url is empty: no paid calls are learned, so total_calls stays"
@@ -117,6 +121,7 @@ int usage_start(store_t *s)
 		.poll_ms = (int)s->cfg.events_poll_ms,
 		.apply = apply,
 		.ctx = s,
+		.stuck = s->m_stuck,
 	};
 	int r = dux_sub_start(dux_daemon_db(s->d), &o, &s->sub);
 	if (r < 0)

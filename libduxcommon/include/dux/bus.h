@@ -69,6 +69,7 @@ typedef struct {
 	int poll_ms;           /* backfill at least this often even without a gap (default 5000) */
 	dux_sub_apply_fn apply;
 	void *ctx;
+	dux_metric_t *stuck; /* a gauge set to 1 while dux_sub_stuck (borrowed; NULL = none) */
 } dux_sub_opts_t;
 
 /* Starts a thread. db is borrowed; its schema needs the library's bus_cursor table (created by
@@ -76,6 +77,10 @@ typedef struct {
 DUX_MUST_USE int dux_sub_start(dux_db_t *db, const dux_sub_opts_t *opts, dux_sub_t **ret);
 /* The last applied seq (for tests and /metrics). */
 int64_t dux_sub_cursor(dux_sub_t *s);
+/* True while the publisher's log no longer reaches the cursor: the events after it were pruned
+ * (bus.retention) or the log ends before it (the publisher's database was reset). Logged as an
+ * error when it starts; the subscriber applies nothing until the log reaches it again. */
+bool dux_sub_stuck(dux_sub_t *s);
 dux_sub_t *dux_sub_stop(dux_sub_t *s);
 
 #endif

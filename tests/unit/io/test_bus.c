@@ -60,6 +60,14 @@ static void exec_ok(dux_db_conn_t *c, const char *sql, int n, const char *const 
 		fail_msg("%s: %s (%s)", sql, dux_strerror(r), dux_db_errmsg(c));
 }
 
+static void exec_db(dux_db_t *db, const char *sql)
+{
+	dux_db_conn_t *c;
+	assert_int_equal(dux_db_acquire(db, &c), 0);
+	exec_ok(c, sql, 0, NULL);
+	dux_db_release(db, c);
+}
+
 static long long query_i64(dux_db_t *db, const char *sql)
 {
 	dux_db_conn_t *c;
@@ -714,6 +722,47 @@ static void test_sub_applies_each_event_once_in_order(void **state)
 			 1);
 }
 
+/* A subscriber whose cursor the publisher's log no longer reaches says so (dux_sub_stuck)
+ * rather than waiting in silence: events after it pruned, or a log reset behind it. */
+static void test_sub_stuck_when_log_does_not_reach(void **state)
+{
+	fx_t *f = *state;
+	pub_t *p = &f->p;
+	pub_start(p, "stuck");
+	emit(p, "node.registered", 1, 5);
+	assert_int_equal(relay(p), 5);
+	dux_db_conn_t *c;
+	assert_int_equal(dux_db_connect(p->db, &c), 0);
+	exec_ok(c, "UPDATE bus_events SET time = now() - interval '8 days'", 0, NULL);
+	assert_int_equal(dux_outbox_prune(c, 7 * 86400), 4); /* 1..4 gone, 5 kept */
+	c = dux_db_conn_free(c);
+
+	dux_db_t *db = f->sdb[0] = sub_pool("stuck");
+	f->sub[0] = sub_start(db, p, &f->rec[0], 100, NULL);
+	int64_t deadline = io_now_ms() + 10000;
+	while (!dux_sub_stuck(f->sub[0]) && io_now_ms() < deadline)
+		io_sleep_ms(20);
+	assert_true(dux_sub_stuck(f->sub[0]));
+	assert_int_equal(dux_sub_cursor(f->sub[0]), 0); /* nothing applied past the hole */
+	f->sub[0] = dux_sub_stop(f->sub[0]);
+
+	/* an operator moves the cursor past the hole: it follows again */
+	exec_db(db, "UPDATE bus_cursor SET seq = 4");
+	f->sub[0] = sub_start(db, p, &f->rec[0], 100, NULL);
+	assert_cursor(f->sub[0], 5);
+	assert_false(dux_sub_stuck(f->sub[0]));
+	f->sub[0] = dux_sub_stop(f->sub[0]);
+
+	/* a cursor beyond the publisher's log (its database reset) */
+	exec_db(db, "UPDATE bus_cursor SET seq = 100");
+	f->sub[0] = sub_start(db, p, &f->rec[0], 100, NULL);
+	deadline = io_now_ms() + 10000;
+	while (!dux_sub_stuck(f->sub[0]) && io_now_ms() < deadline)
+		io_sleep_ms(20);
+	assert_true(dux_sub_stuck(f->sub[0]));
+	f->sub[0] = dux_sub_stop(f->sub[0]);
+}
+
 static void test_sub_catches_up_by_backfill(void **state)
 {
 	fx_t *f = *state;
@@ -850,6 +899,7 @@ int main(void)
 		T(test_events_reply_paging),
 		T(test_sub_applies_each_event_once_in_order),
 		T(test_sub_catches_up_by_backfill),
+		T(test_sub_stuck_when_log_does_not_reach),
 		T(test_sub_backfills_several_pages),
 		T(test_sub_retries_failed_apply),
 		T(test_sub_topics_skip_without_call),
