@@ -1,5 +1,6 @@
 /* api_read.c - reading escrows, the community fund and the audit log. */
 #include "escrow.h"
+#include <dux/address.h>
 #include <dux/money.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,14 @@
 static bool privileged(const dux_req_t *r)
 {
 	return dux_req_token(r)->scopes & (DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN);
+}
+
+/* The owner of the escrow's provider_wallet reads it too (asked of the wallet); anyone else
+ * finds someone else's escrow as unknown as a missing one. */
+static int provider_reads(escrow_t *e, const escrow_row_t *row, const char *sub)
+{
+	int owns = wl_owns(e, row->provider_wallet, sub);
+	return owns < 0 ? owns : owns ? 0 : DUX_ENOENT;
 }
 
 void api_get(dux_req_t *r, void *app)
@@ -23,7 +32,7 @@ void api_get(dux_req_t *r, void *app)
 	if (rc == 0) {
 		rc = escrows_load(c, id, false, &row);
 		if (rc == 0 && !privileged(r) && strcmp(row.owner, dux_req_token(r)->sub) != 0)
-			rc = DUX_ENOENT; /* someone else's escrow is as unknown as a missing one */
+			rc = provider_reads(e, &row, dux_req_token(r)->sub);
 		if (rc == 0)
 			rc = escrows_get(c, id, &json);
 		dux_db_release(dux_daemon_db(e->d), c);
@@ -69,10 +78,29 @@ void api_list(dux_req_t *r, void *app)
 						     : "cursor must be a next_cursor of an earlier page");
 		return;
 	}
+	const char *why;
+	if (provider && dux_address_validate(provider, dux_daemon_net(e->d), NULL, &why) < 0) {
+		cJSON *ext = cJSON_CreateObject();
+		cJSON_AddStringToObject(ext, "field", "provider");
+		dux_reply_problem_ext(r, 400, "invalid-query", ext,
+				      "query parameter provider is not a %s Flopcoin address: %s",
+				      dux_net_name(dux_daemon_net(e->d)), why);
+		return;
+	}
 	char lim[24];
 	snprintf(lim, sizeof lim, "%lld", (long long)limit + 1);
-	/* callers other than services and admins see only their own escrows */
+	/* callers other than services and admins see their own escrows, and those paying an
+	 * account of theirs when they ask for it by provider */
 	const char *owner = privileged(r) ? NULL : dux_req_token(r)->sub;
+	if (owner && provider) {
+		int owns = wl_owns(e, provider, owner);
+		if (owns < 0) {
+			dux_reply_err(r, owns, "the wallet (who owns the provider account)");
+			return;
+		}
+		if (owns)
+			owner = NULL;
+	}
 	const char *p[] = {user, provider, api, status, owner, cursor, lim};
 	dux_db_conn_t *c;
 	PGresult *res = NULL;

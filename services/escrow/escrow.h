@@ -55,6 +55,10 @@ void wl_resp_clear(wl_resp_t *r);
  * Idempotency-Key (may be NULL). body may be NULL. DUX_EUNAVAIL when the wallet gave no answer. */
 int wl_call(escrow_t *e, const char *method, const char *path, const char *body,
 	    const char *obo, const char *idem, wl_resp_t *ret);
+/* Whether sub owns the wallet account address (GET /v1/accounts/{address}): 1 yes, 0 no (or no
+ * such account), DUX_EUNAVAIL when the wallet did not answer. address must be a checked
+ * Flopcoin address (it goes into the path as it is). */
+int wl_owns(escrow_t *e, const char *address, const char *sub);
 /* POST /v1/transfers with items (a JSON array; borrowed). */
 int wl_transfers(escrow_t *e, const cJSON *items, const char *obo, wl_resp_t *ret);
 /* A transfer item. amount < 0: none (a void, or a post of everything). */

@@ -2,6 +2,7 @@
  * own keep-alive client. Transfer batches carry derived ids, so a retried call never moves
  * money twice. */
 #include "escrow.h"
+#include <dux/address.h>
 #include <dux/client.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,23 @@ int wl_call(escrow_t *e, const char *method, const char *path, const char *body,
 	if (ret->status >= 400)
 		read_problem(ret);
 	return 0;
+}
+
+int wl_owns(escrow_t *e, const char *address, const char *sub)
+{
+	char path[32 + DUX_ADDRESS_MAX];
+	snprintf(path, sizeof path, "/v1/accounts/%s", address);
+	wl_resp_t resp;
+	int r = wl_call(e, "GET", path, NULL, NULL, NULL, &resp);
+	if (r == 0 && resp.status != 200 && resp.status != 404)
+		r = DUX_EUNAVAIL;
+	if (r == 0) {
+		const char *owner = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(resp.json, "owner"));
+		r = resp.status == 200 && owner && strcmp(owner, sub) == 0;
+	}
+	wl_resp_clear(&resp);
+	return r;
 }
 
 int wl_transfers(escrow_t *e, const cJSON *items, const char *obo, wl_resp_t *ret)

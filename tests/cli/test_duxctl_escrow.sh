@@ -302,7 +302,8 @@ test_show_list() {
     run "show --json" 0 asj "$ALICE" escrow show "$E1"
     expect "--json is one line" test "$(wc -l <<<"$OUT")" = 1
     expect "--json is the escrow" out_has "\"id\" *: *\"$E1\""
-    run "show of another owner's escrow" 1 as "$BOB" escrow show "$E1"
+    run "show as the provider it pays" 0 as "$BOB" escrow show "$E1"
+    run "show of another owner's escrow" 1 as "$(mint dave user)" escrow show "$E1"
     expect "404 shown" err_has '^duxctl: 404 '
     run "show as a service" 0 as "$SVC" escrow show "$E1"
     run "show of no escrow" 1 as "$ALICE" escrow show esc_00000000000000000000000000000000

@@ -718,10 +718,11 @@ static void settle_conflicts_and_permissions(void **state)
 	expect_status("POST", "/escrow/create", NULL,
 		      create_body(body, sizeof body, "api.x", u.addr, p.addr, "1", NULL), 401,
 		      "unauthenticated");
-	/* reading: the owner, services and admins; to anyone else it does not exist */
+	/* reading: the owner, the owner of the provider account, services and admins; to anyone
+	 * else it does not exist */
 	snprintf(path, sizeof path, "/v1/escrow/%s", a);
 	expect_status("GET", path, other.auth, NULL, 404, "not-found");
-	expect_status("GET", path, p.auth, NULL, 404, "not-found");
+	expect_status("GET", path, p.auth, NULL, 200, "");
 	expect_status("GET", path, u.auth, NULL, 200, "");
 	expect_status("GET", path, E.service, NULL, 200, "");
 	expect_status("GET", path, NULL, NULL, 401, "unauthenticated");
@@ -1051,7 +1052,22 @@ static void list_filters_and_pages(void **state)
 		assert_string_equal(eu_str(esc, "owner"), u1.sub);
 	cJSON_Delete(page);
 
+	/* a provider sees the escrows paying an account of its own, whoever paid; another
+	 * provider naming that account sees none of them */
+	snprintf(query, sizeof query, "provider=%s", p.addr);
+	assert_int_equal(list_all(p.auth, query, 2, ids, 16), 6);
+	snprintf(query, sizeof query, "provider=%s&user=%s", p.addr, u2.addr);
+	assert_int_equal(list_all(p.auth, query, 500, ids, 16), 1);
+	snprintf(query, sizeof query, "provider=%s", p.addr);
+	assert_int_equal(list_all(q.auth, query, 500, ids, 16), 0);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/escrow/%s", made[0]);
+	cJSON_Delete(expect("GET", path, p.auth, NULL, NULL, 200, ""));
+	cJSON_Delete(expect("GET", path, q.auth, NULL, NULL, 404, "not-found"));
+	cJSON_Delete(expect("GET", path, u2.auth, NULL, NULL, 404, "not-found"));
+
 	/* bad queries */
+	expect_status("GET", "/v1/escrows?provider=Fnope", E.admin, NULL, 400, "invalid-query");
 	expect_status("GET", "/v1/escrows?status=lost", E.admin, NULL, 400, "invalid-query");
 	expect_status("GET", "/v1/escrows?cursor=abc", E.admin, NULL, 400, "invalid-query");
 	expect_status("GET", "/v1/escrows?limit=0", E.admin, NULL, 400, "invalid-query");
