@@ -19,6 +19,7 @@ typedef struct {
 	int64_t fund_shards;     /* fund accounts summed on read */
 	char *fund_threshold;    /* FLOP text: shown with the fund (the airdrop's trigger) */
 	int64_t default_timeout; /* seconds before an unreleased escrow is refunded */
+	int64_t dispute_timeout; /* seconds an unresolved dispute freezes an escrow */
 	int64_t min_timeout, max_timeout;
 	char *max_amount;        /* FLOP text: largest escrow */
 	char *tasks_url;         /* task engine, for escrows bound to a task ("" = none) */

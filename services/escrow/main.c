@@ -26,6 +26,9 @@ static const dux_cfg_opt_t options[] = {
 	 "FLOP shown with the fund: the balance that triggers an airdrop"},
 	{"escrow.default_timeout", DUX_CFG_INT, E(default_timeout), "3600", 1, 31536000, 0,
 	 "seconds before an escrow not released is refunded, unless the request asks otherwise"},
+	{"escrow.dispute_timeout", DUX_CFG_INT, E(dispute_timeout), "604800", 1, 31536000, 0,
+	 "seconds a dispute may wait for an admin; then the escrow is refunded"
+	 " (refunded_dispute_timeout)"},
 	{"escrow.min_timeout", DUX_CFG_INT, E(min_timeout), "10", 1, 31536000, 0,
 	 "shortest timeout a request may ask, seconds"},
 	{"escrow.max_timeout", DUX_CFG_INT, E(max_timeout), "604800", 1, 31536000, 0,

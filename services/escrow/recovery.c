@@ -6,6 +6,8 @@
  *   releasing, refunding, resolving (as old): the wallet step again (its ids make it
  *             idempotent), then the final state
  *   held past timeout_at: refunding with reason refunded_timeout, then the same
+ *   disputed for longer than escrow.dispute_timeout: refunding with reason
+ *             refunded_dispute_timeout (nobody resolved it), then the same
  *   failed (create_unconfirmed) in the last day, every 5 minutes: a hold that reached the
  *             wallet after all (a request it ran late) is voided, so no money stays held.
  * The grace is longer than any request can wait for the wallet (3 attempts of
@@ -120,17 +122,31 @@ static void void_late_holds(escrow_t *e, dux_db_conn_t *c)
 	PQclear(res);
 }
 
-/* Held escrows past their timeout become refunding (refunded_timeout), dated an hour back so
- * that this same round refunds them. */
-static int expire(dux_db_conn_t *c)
+/* Held escrows past their timeout become refunding (refunded_timeout), and disputes nobody
+ * resolved within escrow.dispute_timeout (refunded_dispute_timeout), dated an hour back so
+ * that this same round refunds them. An admin's resolve races on the same row's status. */
+static int expire(escrow_t *e, dux_db_conn_t *c)
 {
-	return dux_db_exec(c,
-			   "WITH due AS (SELECT id FROM escrows WHERE status = 'held'"
-			   "  AND timeout_at <= now() ORDER BY timeout_at LIMIT " BATCH
-			   "  FOR UPDATE SKIP LOCKED)"
-			   " UPDATE escrows e SET status = 'refunding', reason = 'refunded_timeout',"
-			   " updated_at = now() - interval '1 hour' FROM due WHERE e.id = due.id",
-			   0, NULL, NULL);
+	char dispute[24];
+	snprintf(dispute, sizeof dispute, "%lld", (long long)e->cfg.dispute_timeout);
+	const char *p[] = {dispute};
+	int r = dux_db_exec(c,
+			    "WITH due AS (SELECT id FROM escrows WHERE status = 'held'"
+			    "  AND timeout_at <= now() ORDER BY timeout_at LIMIT " BATCH
+			    "  FOR UPDATE SKIP LOCKED)"
+			    " UPDATE escrows e SET status = 'refunding', reason = 'refunded_timeout',"
+			    " updated_at = now() - interval '1 hour' FROM due WHERE e.id = due.id",
+			    0, NULL, NULL);
+	if (r == 0)
+		r = dux_db_exec(c,
+				"WITH due AS (SELECT id FROM escrows WHERE status = 'disputed'"
+				"  AND disputed_at <= now() - make_interval(secs => $1::bigint)"
+				"  ORDER BY disputed_at LIMIT " BATCH " FOR UPDATE SKIP LOCKED)"
+				" UPDATE escrows e SET status = 'refunding',"
+				" reason = 'refunded_dispute_timeout',"
+				" updated_at = now() - interval '1 hour' FROM due WHERE e.id = due.id",
+				1, p, NULL);
+	return r;
 }
 
 int recovery_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
@@ -141,7 +157,7 @@ int recovery_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 	char grace[24];
 	snprintf(grace, sizeof grace, "%lld", (long long)e->cfg.recovery_grace_ms);
 	const char *p[] = {grace};
-	int r = expire(c);
+	int r = expire(e, c);
 	if (r == 0)
 		r = dux_db_exec(c,
 				"SELECT id FROM escrows WHERE status IN ('creating', 'releasing',"

@@ -615,6 +615,34 @@ static void timeout_refunds_without_a_call(void **state)
 
 /* ---- idempotency */
 
+/* A dispute no admin resolves within escrow.dispute_timeout is refunded by the recovery job:
+ * no dispute holds money for ever. */
+static void unresolved_dispute_is_refunded(void **state)
+{
+	(void)state;
+	assert_int_equal(eu_escrow_stop(&E), 0);
+	assert_true(eu_escrow_restart(&E, "  min_timeout: 1\n  dispute_timeout: 2\n", true));
+	eu_user_t u, p;
+	char id[64], other[64];
+	new_user(&u, "10");
+	new_provider(&p);
+	create_held(&u, p.addr, "4", NULL, id);
+	create_held(&u, p.addr, "1", NULL, other);
+	status_only(dispute(u.auth, id, 200, ""));
+	cJSON *esc = wait_status(id, "refunded", 15000);
+	assert_string_equal(eu_str(esc, "reason"), "refunded_dispute_timeout");
+	assert_paid(esc, 0, 0, 4 * FLOP);
+	cJSON_Delete(esc);
+	esc = get_escrow(other); /* not disputed: its own hour */
+	assert_string_equal(eu_str(esc, "status"), "held");
+	cJSON_Delete(esc);
+	assert_money(u.addr, 9 * FLOP, 1 * FLOP);
+	status_only(resolve(E.admin, id, "refund", NULL, 409, "invalid-state"));
+	status_only(refund(E.service, other, NULL, 200, ""));
+	assert_int_equal(eu_escrow_stop(&E), 0);
+	assert_true(eu_escrow_restart(&E, "  min_timeout: 1\n", true));
+}
+
 static void idempotency_key_makes_create_repeatable(void **state)
 {
 	(void)state;
@@ -1237,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(refund_returns_everything),
 		cmocka_unit_test(dispute_freezes_and_admin_resolves),
 		cmocka_unit_test(timeout_refunds_without_a_call),
+		cmocka_unit_test(unresolved_dispute_is_refunded),
 		cmocka_unit_test(idempotency_key_makes_create_repeatable),
 		cmocka_unit_test(idempotency_key_with_other_timeout),
 		cmocka_unit_test(settle_conflicts_and_permissions),
