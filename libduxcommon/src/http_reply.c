@@ -236,8 +236,10 @@ bool dux_req_query_i64(dux_req_t *r, const char *name, int64_t def, int64_t min,
 	}
 	char *end;
 	errno = 0;
+	/* strtoll also takes spaces and a '+' before the digits: a plain integer only */
+	bool plain = (*s == '-' ? s[1] : *s) >= '0' && (*s == '-' ? s[1] : *s) <= '9';
 	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
+	if (!plain || errno || end == s || *end || v < min || v > max) {
 		char d[200];
 		snprintf(d, sizeof d, "query parameter %s must be an integer between %lld and %lld",
 			 name, (long long)min, (long long)max);

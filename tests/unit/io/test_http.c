@@ -347,7 +347,7 @@ static void test_query_i64(void **state)
 	static const char *const bad[] = {
 		"/query?n=0",   "/query?n=101", "/query?n=-5",   "/query?n=abc",
 		"/query?n=5x",  "/query?n=",    "/query?n=1.5",  "/query?n=99999999999999999999",
-		"/query?n=0x10",
+		"/query?n=0x10", "/query?n=%2B5", "/query?n=%205", "/query?n=-%205",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		call(s, "GET", bad[i], NULL, NULL, &resp);
