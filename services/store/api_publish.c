@@ -7,6 +7,7 @@
  * publish new versions. The wallet is asked before any transaction starts, so no database
  * lock is held while it answers. */
 #include "store.h"
+#include <dux/bus.h>
 #include <dux/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,15 @@ typedef struct {
 	char *json;
 	bool existed, same;
 } publish_t;
+
+/* An event of the change, in its transaction: data is the service as the answer shows it. */
+static int emit(dux_db_conn_t *c, const char *type, const char *id, const char *json)
+{
+	cJSON *data = cJSON_Parse(json);
+	int r = data ? dux_outbox_emit(c, type, id, data) : DUX_ENOMEM;
+	cJSON_Delete(data);
+	return r;
+}
 
 static int publish_tx(dux_db_conn_t *c, void *arg)
 {
@@ -52,7 +62,7 @@ static int publish_tx(dux_db_conn_t *c, void *arg)
 	x->json = x->existed ? NULL : strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (!x->existed)
-		return x->json ? 0 : DUX_ENOMEM;
+		return x->json ? emit(c, "service.published", x->id, x->json) : DUX_ENOMEM;
 	/* the same owner and Idempotency-Key: the service published the first time */
 	const char *q[] = {x->owner, x->idem};
 	r = dux_db_execp(c, "store_publish_again",
@@ -177,7 +187,7 @@ static int update_tx(dux_db_conn_t *c, void *arg)
 	free(x->json);
 	x->json = PQntuples(res) == 1 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
-	return x->json ? 0 : DUX_ENOMEM;
+	return x->json ? emit(c, "service.updated", x->id, x->json) : DUX_ENOMEM;
 }
 
 static void reply_refusal(dux_req_t *r, int outcome, const char *id, const service_row_t *row,
@@ -303,7 +313,9 @@ static int delist_tx(dux_db_conn_t *c, void *arg)
 	free(x->json);
 	x->json = PQntuples(res) == 1 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
-	return x->json ? 0 : DUX_ENOMEM;
+	if (!x->json)
+		return DUX_ENOMEM;
+	return row.listed ? emit(c, "service.delisted", x->id, x->json) : 0;
 }
 
 void api_service_delist(dux_req_t *r, void *app)

@@ -591,6 +591,48 @@ static void delist_hides_from_search_only(void **state)
 	      "not-found", NULL);
 }
 
+/* The types of the store's published events about id, in seq order, joined by spaces. */
+static void events_of(const char *id, char *out, size_t len)
+{
+	cJSON *page = NULL;
+	out[0] = '\0';
+	assert_int_equal(su_call(&S, "GET", "/v1/events?after=0&limit=1000", NULL, NULL, NULL, &page),
+			 200);
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(page, "events"))
+	{
+		if (strcmp(mstr(ev, "subject"), id) != 0)
+			continue;
+		const cJSON *data = cJSON_GetObjectItem(ev, "data");
+		assert_string_equal(mstr(data, "id"), id);
+		assert_string_equal(mstr(ev, "source"), "duxos-store");
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", n ? " " : "", mstr(ev, "type"));
+	}
+	cJSON_Delete(page);
+}
+
+/* Each change of the catalogue is an event with the service: published, a new version,
+ * delisted (once: delisting again changes nothing). */
+static void catalogue_changes_are_events(void **state)
+{
+	(void)state;
+	char id[64], path[128], body[SU_BODY_MAX], types[256] = "";
+	publish(&P, su_body(body, "Wombat weigher", "weighs wombats", "1.0.0", P.addr, "1", NULL,
+			    NULL),
+		id);
+	put_version(id, &P, "1.1.0", P.addr, 200, "");
+	path_of(path, sizeof path, "/v1/services/", id, "");
+	CHECK("DELETE", path, P.auth, NULL, 200, "", NULL);
+	CHECK("DELETE", path, P.auth, NULL, 200, "", NULL);
+	const char *want = "service.published service.updated service.delisted";
+	for (int i = 0; i < 100 && strcmp(types, want) != 0; i++) {
+		usleep(50 * 1000); /* the relay publishes every 50 ms */
+		events_of(id, types, sizeof types);
+	}
+	assert_string_equal(types, want);
+}
+
 /* ---- reviews */
 
 static void review(const char *id, const eu_user_t *who, const char *body, long status,
@@ -735,6 +777,7 @@ int main(void)
 		cmocka_unit_test(publish_with_idempotency_key),
 		cmocka_unit_test(new_versions_keep_the_old_readable),
 		cmocka_unit_test(delist_hides_from_search_only),
+		cmocka_unit_test(catalogue_changes_are_events),
 		cmocka_unit_test(reviews_need_a_paid_call),
 		cmocka_unit_test(unknown_routes_and_methods),
 	};
