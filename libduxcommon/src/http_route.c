@@ -90,15 +90,18 @@ int route_find(const route_compiled_t *routes, int n, const char *method, const 
 	int found = -1;
 	size_t o = 0;
 	allow[0] = '\0';
+	/* HEAD is GET without the body (RFC 9110 9.3.2): libmicrohttpd leaves the body out */
+	const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	for (int i = 0; i < n; i++) {
 		if (!matches(&routes[i], segs, nsegs, m))
 			continue;
-		if (strcmp(routes[i].route->method, method) == 0)
+		const char *rm = routes[i].route->method;
+		if (strcmp(rm, want) == 0)
 			return i;
 		found = -2;
-		if (!strstr(allow, routes[i].route->method))
-			o += (size_t)snprintf(allow + o, o < allowlen ? allowlen - o : 0, "%s%s",
-					      o ? ", " : "", routes[i].route->method);
+		if (!strstr(allow, rm))
+			o += (size_t)snprintf(allow + o, o < allowlen ? allowlen - o : 0, "%s%s%s",
+					      o ? ", " : "", rm, strcmp(rm, "GET") == 0 ? ", HEAD" : "");
 	}
 	return found;
 }

@@ -764,7 +764,7 @@ static void unknown_routes_and_methods(void **state)
 	CHECK("GET", "/v1/services/", NULL, NULL, 404, "not-found", NULL);
 	CHECK("PATCH", "/v1/services", P.auth, NULL, 405, "method-not-allowed", NULL);
 	CHECK("GET", "/v1/openapi.yaml", NULL, NULL, 200, "", NULL);
-	CHECK("GET", "/v1/events", NULL, NULL, 200, "", NULL); /* the store emits none: public */
+	CHECK("GET", "/v1/events", NULL, NULL, 200, "", NULL); /* public, like the catalogue */
 }
 
 int main(void)

@@ -429,7 +429,7 @@ static void test_wrong_method_405_allow(void **state)
 		assert_int_equal(resp.status, 405);
 		char allow[128], ct[128];
 		assert_non_null(io_header(&resp, "Allow", allow, sizeof allow));
-		assert_string_equal(allow, "GET, DELETE");
+		assert_string_equal(allow, "GET, HEAD, DELETE");
 		assert_non_null(io_header(&resp, "Content-Type", ct, sizeof ct));
 		assert_string_equal(ct, "application/problem+json");
 		assert_non_null(strstr(resp.body, "urn:duxos:problem:method-not-allowed"));
@@ -439,8 +439,31 @@ static void test_wrong_method_405_allow(void **state)
 	assert_true(io_call(s->port, "POST", "/healthz", NULL, "", &resp));
 	assert_int_equal(resp.status, 405);
 	char allow[128];
-	assert_string_equal(io_header(&resp, "Allow", allow, sizeof allow), "GET");
+	assert_string_equal(io_header(&resp, "Allow", allow, sizeof allow), "GET, HEAD");
 	io_resp_clear(&resp);
+}
+
+/* HEAD is GET without the body: the same status and headers (the test handler echoes the method,
+ * so the length it announces is that of its own body). */
+static void test_head_is_get_without_body(void **state)
+{
+	srv_t *s = *state;
+	io_resp_t get, head;
+	char a[64], b[64];
+	assert_true(io_call(s->port, "GET", "/items/q", NULL, NULL, &get));
+	assert_true(io_call(s->port, "HEAD", "/items/q", NULL, NULL, &head));
+	assert_int_equal(head.status, get.status);
+	assert_int_equal(head.len, 0);
+	assert_true(get.len > 0);
+	assert_string_equal(io_header(&head, "Content-Type", a, sizeof a),
+			    io_header(&get, "Content-Type", b, sizeof b));
+	assert_non_null(io_header(&head, "Content-Length", a, sizeof a));
+	assert_true(strtoul(a, NULL, 10) > 0);
+	io_resp_clear(&get);
+	io_resp_clear(&head);
+	assert_true(io_call(s->port, "HEAD", "/healthz", NULL, NULL, &head));
+	assert_int_equal(head.status, 200);
+	io_resp_clear(&head);
 }
 
 /* A JSON body of exactly n bytes: {"name":"aaa..."}. Caller frees. */
@@ -1019,6 +1042,7 @@ int main(void)
 		T(test_undecodable_path_problem_is_utf8),
 		T(test_rate_limit_per_caller),
 		T(test_wrong_method_405_allow),
+		T(test_head_is_get_without_body),
 		T(test_body_limit_413),
 		T(test_body_route_content_type_415),
 		T(test_req_json_errors_400),
