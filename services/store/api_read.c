@@ -123,12 +123,6 @@ void api_service_versions(dux_req_t *r, void *app)
 		dux_reply_err(r, rc, "the versions");
 		return;
 	}
-	char next[CURSOR_MAX + 1];
-	bool more = PQntuples(res) > limit;
-	if (more) {
-		const char *parts[] = {"v", PQgetvalue(res, (int)limit - 1, 1)};
-		more = cursor_encode(parts, 2, next) == 0;
-	}
-	reply_page(r, "versions", res, limit, more ? next : NULL);
+	reply_page(r, "versions", res, limit, "v", 1);
 	PQclear(res);
 }

@@ -197,13 +197,6 @@ void api_reviews_list(dux_req_t *r, void *app)
 		dux_reply_err(r, rc, "the reviews");
 		return;
 	}
-	char next[CURSOR_MAX + 1];
-	bool more = PQntuples(res) > limit;
-	if (more) {
-		const char *parts[] = {"r", PQgetvalue(res, (int)limit - 1, 1),
-				       PQgetvalue(res, (int)limit - 1, 2)};
-		more = cursor_encode(parts, 3, next) == 0;
-	}
-	reply_page(r, "reviews", res, limit, more ? next : NULL);
+	reply_page(r, "reviews", res, limit, "r", 2);
 	PQclear(res);
 }

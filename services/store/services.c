@@ -75,9 +75,17 @@ void reply_db_json(dux_req_t *r, int status, const char *text)
 }
 
 void reply_page(dux_req_t *r, const char *member, const PGresult *res, int64_t limit,
-		const char *next)
+		const char *tag, int nkeys)
 {
 	int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+	char buf[CURSOR_MAX + 1];
+	const char *next = NULL;
+	if (n > limit) { /* the cursor: tag, then the last shown row's keys (columns 1..nkeys) */
+		const char *parts[4] = {tag};
+		for (int k = 1; k <= nkeys && k < 4; k++)
+			parts[k] = PQgetvalue(res, shown - 1, k);
+		next = cursor_encode(parts, nkeys + 1, buf) == 0 ? buf : NULL;
+	}
 	cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, member);
 	bool ok = out && arr;
 	for (int i = 0; ok && i < shown; i++) {

@@ -140,10 +140,11 @@ int services_json(dux_db_conn_t *c, const char *id, char **ret_json);
 void reply_no_service(dux_req_t *r, const char *id);
 /* Replies status with JSON text the database rendered. */
 void reply_db_json(dux_req_t *r, int status, const char *text);
-/* Replies a page {"<member>": [items...], "next_cursor": next or null}: items are rows of
- * JSON text in column 0 of res, at most limit of them (res may hold limit + 1). */
+/* Replies a page {"<member>": [items...], "next_cursor": ... or null}: items are rows of
+ * JSON text in column 0 of res, at most limit of them; when res holds limit + 1, the cursor
+ * encodes tag and columns 1..nkeys (at most 3) of the last row shown. */
 void reply_page(dux_req_t *r, const char *member, const PGresult *res, int64_t limit,
-		const char *next);
+		const char *tag, int nkeys);
 
 /* ---- cache.c: recent answers of GET /services, for store.search_cache_ms */
 
