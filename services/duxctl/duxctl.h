@@ -148,6 +148,10 @@ void ctl_path_param(ctl_path_t *p, const char *name, const char *value);
 /* Appends '/' and value percent-encoded as one path segment (before any parameter). */
 void ctl_path_segment(ctl_path_t *p, const char *value);
 void ctl_path_free(ctl_path_t *p);
+/* ctl_call on base/ID (ID one escaped segment), then /rest when rest is not NULL. */
+DUX_MUST_USE int ctl_call_id(const ctl_t *ctl, const char *method, const char *base,
+			     const char *id, const char *rest, const char *body,
+			     dux_client_resp_t *ret);
 
 /* ---- identity.c: node key files ------------------------------------------------------------ */
 

@@ -197,17 +197,12 @@ int escrow_show(ctl_t *ctl, int argc, char **argv)
 	    (rc = escrow_check_id(ctl, "ESCROW_ID", argv[optind])) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)
 		return rc;
-	ctl_path_t p;
 	dux_client_resp_t resp = {0};
-	ctl_path_init(&p, "/v1/escrow");
-	ctl_path_segment(&p, argv[optind]);
-	rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-		   : ctl_call(ctl, "GET", p.s, NULL, NULL, &resp);
+	rc = ctl_call_id(ctl, "GET", "/v1/escrow", argv[optind], NULL, NULL, &resp);
 	if (rc == CTL_OK && ctl->json)
 		out_raw(&resp);
 	else if (rc == CTL_OK)
 		out_kv(resp.json);
 	dux_client_resp_clear(&resp);
-	ctl_path_free(&p);
 	return rc;
 }

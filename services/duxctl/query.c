@@ -67,3 +67,17 @@ void ctl_path_free(ctl_path_t *p)
 	p->s = NULL;
 	p->len = 0;
 }
+
+int ctl_call_id(const ctl_t *ctl, const char *method, const char *base, const char *id,
+		const char *rest, const char *body, dux_client_resp_t *ret)
+{
+	ctl_path_t p;
+	ctl_path_init(&p, base);
+	ctl_path_segment(&p, id);
+	if (rest)
+		ctl_path_segment(&p, rest);
+	int rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
+		       : ctl_call(ctl, method, p.s, NULL, body, ret);
+	ctl_path_free(&p);
+	return rc;
+}

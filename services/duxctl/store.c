@@ -291,12 +291,8 @@ int store_delist(ctl_t *ctl, int argc, char **argv)
 	    (rc = store_check_id(ctl, "SERVICE_ID", argv[optind])) != CTL_OK ||
 	    (rc = wallet_need_token(ctl)) != CTL_OK)
 		return rc;
-	ctl_path_t p;
 	dux_client_resp_t resp = {0};
-	ctl_path_init(&p, "/v1/services");
-	ctl_path_segment(&p, argv[optind]);
-	rc = p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-		   : ctl_call(ctl, "DELETE", p.s, NULL, NULL, &resp);
+	rc = ctl_call_id(ctl, "DELETE", "/v1/services", argv[optind], NULL, NULL, &resp);
 	if (rc == CTL_OK && ctl->json) {
 		out_raw(&resp);
 	} else if (rc == CTL_OK) {
@@ -305,6 +301,5 @@ int store_delist(ctl_t *ctl, int argc, char **argv)
 		fputs(": it no longer shows in searches and stays readable\n", stdout);
 	}
 	dux_client_resp_clear(&resp);
-	ctl_path_free(&p);
 	return rc;
 }

@@ -45,13 +45,9 @@ int store_review(ctl_t *ctl, int argc, char **argv)
 			     ? cJSON_PrintUnformatted(o)
 			     : NULL;
 	cJSON_Delete(o);
-	ctl_path_t p;
 	dux_client_resp_t resp = {0};
-	ctl_path_init(&p, "/v1/services");
-	ctl_path_segment(&p, argv[optind]);
-	ctl_path_segment(&p, "reviews");
-	rc = !body || p.oom ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
-			    : ctl_call(ctl, "POST", p.s, NULL, body, &resp);
+	rc = !body ? ctl_fail(CTL_EXIT_LOCAL, "out of memory")
+		   : ctl_call_id(ctl, "POST", "/v1/services", argv[optind], "reviews", body, &resp);
 	if (rc == CTL_OK && ctl->json) {
 		out_raw(&resp);
 	} else if (rc == CTL_OK) {
@@ -60,7 +56,6 @@ int store_review(ctl_t *ctl, int argc, char **argv)
 		       (long long)n, n == 1 ? "" : "s");
 	}
 	dux_client_resp_clear(&resp);
-	ctl_path_free(&p);
 	free(body);
 	return rc;
 }
