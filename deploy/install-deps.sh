@@ -12,9 +12,9 @@ readonly PACKAGES=(
     # build
     build-essential cmake pkg-config git ca-certificates
     libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libssl-dev libpq-dev libyaml-dev
-    libzmq3-dev libsodium-dev libsystemd-dev
+    libzmq3-dev libsodium-dev libsystemd-dev libstemmer-dev
     # run
-    postgresql postgresql-contrib openssl curl
+    postgresql postgresql-contrib openssl curl libstemmer0d
     # test: unit tests, sanitizers and fuzzing, benchmarks, process and socket tools
     libcmocka-dev clang libclang-rt-14-dev wrk procps iproute2
     # the native sandbox of duxos-tasks: seccomp filters; the interpreters its tests run

@@ -118,7 +118,7 @@ void api_service_publish(dux_req_t *r, void *app)
 	else
 		reply_created(r, id, x.json);
 	if (rc == 0 && !x.existed)
-		cache_changed();
+		search_changed(s);
 out:
 	free(x.json);
 	cJSON_Delete(body);
@@ -269,7 +269,7 @@ void api_service_update(dux_req_t *r, void *app)
 	else
 		reply_db_json(r, 200, x.json);
 	if (rc == 0 && x.outcome == OK_UPDATED)
-		cache_changed();
+		search_changed(s);
 out:
 	free(x.json);
 	cJSON_Delete(body);
@@ -337,6 +337,6 @@ void api_service_delist(dux_req_t *r, void *app)
 	else
 		reply_db_json(r, 200, x.json);
 	if (rc == 0 && x.json)
-		cache_changed();
+		search_changed(s);
 	free(x.json);
 }

@@ -122,7 +122,7 @@ void api_review_post(dux_req_t *r, void *app)
 	else
 		reply_db_json(r, x.created ? 201 : 200, x.json);
 	if (rc == 0 && x.outcome == REVIEWED)
-		cache_changed(); /* the reputation searches filter and sort by */
+		search_changed(s); /* the reputation searches filter and sort by */
 out:
 	free(x.json);
 	cJSON_Delete(body);

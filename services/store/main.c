@@ -1,7 +1,7 @@
 /* duxos-store: the catalogue of APIs and apps (publish, versions, delisting), discovery
  * (full-text search, filters, sorts), ratings and reviews by paying callers, and usage counted
  * from the escrow's events. */
-#include "store.h"
+#include "index.h"
 #include <dux/log.h>
 #include <dux/money.h>
 #include <stddef.h>
@@ -34,6 +34,21 @@ static const dux_cfg_opt_t options[] = {
 	{"store.search_cache_ms", DUX_CFG_INT, S(search_cache_ms), "1000", 0, 60000, 0,
 	 "milliseconds a search answer is reused (changes through this copy show at once; 0 ="
 	 " always ask PostgreSQL)"},
+	{"store.search_index", DUX_CFG_BOOL, S(search_index), "true", 0, 0, 0,
+	 "answer searches from an in-memory index of the catalogue (false = every search asks"
+	 " PostgreSQL)"},
+	{"store.search_index_refresh_ms", DUX_CFG_INT, S(search_index_refresh_ms), "250", 10,
+	 60000, 0,
+	 "milliseconds between two reads of the catalogue's changes into the index: the longest a"
+	 " change made elsewhere takes to show in this copy's searches, plus the read"},
+	{"store.search_index_max_services", DUX_CFG_INT, S(search_index_max_services), "1000000",
+	 1000, 10000000, 0,
+	 "most listed services the index holds (about 1.5 KB each); more: searches ask"
+	 " PostgreSQL"},
+	{"store.search_index_delta_max", DUX_CFG_INT, S(search_index_delta_max), "1000", 1,
+	 100000, 0,
+	 "changed services kept beside the index's base (each search looks at all of them)"
+	 " before the base is built again"},
 	{NULL, 0, 0, NULL, 0, 0, 0, NULL},
 };
 #undef S
@@ -95,6 +110,13 @@ static int check(void *app, char *err, size_t len)
 				   " store.escrow_token_file)");
 		return DUX_EINVAL;
 	}
+	if (c->search_index_delta_max > c->search_index_max_services) {
+		snprintf(err, len, "store.search_index_delta_max: %lld is above"
+				   " store.search_index_max_services (%lld)",
+			 (long long)c->search_index_delta_max,
+			 (long long)c->search_index_max_services);
+		return DUX_EINVAL;
+	}
 	return dux_cfg_money("store.max_price", c->max_price, &s->max_price, err, len);
 }
 
@@ -105,13 +127,20 @@ static int start(dux_daemon_t *d, void *app)
 	cache_init(s->cfg.search_cache_ms);
 	s->m_cache_hits = dux_metrics_counter(dux_daemon_metrics(d), "store_search_cache_hits_total",
 					      "searches answered from store.search_cache_ms", NULL);
-	return s->m_cache_hits ? usage_start(s) : DUX_ENOMEM;
+	s->m_index_answers = dux_metrics_counter(dux_daemon_metrics(d),
+						 "store_search_index_answers_total",
+						 "searches answered from the search index", NULL);
+	if (!s->m_cache_hits || !s->m_index_answers)
+		return DUX_ENOMEM;
+	int r = index_start(s);
+	return r < 0 ? r : usage_start(s);
 }
 
 static void stop(dux_daemon_t *d, void *app)
 {
 	(void)d;
 	usage_stop(app);
+	index_stop();
 	cache_free();
 }
 

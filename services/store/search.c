@@ -20,12 +20,13 @@
  *
  * The SQL holds only the filters given, so that each search is planned for what it asks (one
  * statement for all would plan "$1 IS NULL OR ..." generically and lose the indexes). */
-#include "store.h"
+#include "index.h"
 #include <dux/text.h>
 #include <dux/buf.h>
 #include <dux/crypto.h>
 #include <dux/money.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +387,80 @@ static char *results(const search_t *x, const PGresult *res)
 	return text;
 }
 
+/* ---- the index (index.h): every search of plain words and filters */
+
+/* min_reputation or a reputation cursor key ("3", "3.3", "3.3333") x 10000. */
+static int32_t rep_e4(const char *v)
+{
+	int32_t e4 = (v[0] - '0') * 10000, scale = 1000;
+	for (const char *p = v[1] == '.' ? v + 2 : v + 1; *p && scale; p++, scale /= 10)
+		e4 += (*p - '0') * scale;
+	return e4;
+}
+
+/* The search as the index takes it; false when only PostgreSQL can answer it (q has a phrase,
+ * an exclusion, OR, or a word that is not ASCII letters). */
+static bool index_query(const search_t *x, index_query_t *q)
+{
+	memset(q, 0, sizeof *q);
+	q->has_q = x->q != NULL;
+	if (x->q && !words_query(x->q, q->terms, &q->nterms))
+		return false;
+	q->sort = x->sort;
+	q->sort_name = sorts[x->sort].name;
+	q->digest = x->digest;
+	q->limit = x->limit;
+	for (int i = 0; i < x->ntags; i++)
+		q->tags[q->ntags++] = words_hash(x->tags[i], strlen(x->tags[i]));
+	q->min_price = x->min_price[0] ? strtoll(x->min_price, NULL, 10) : -1;
+	q->max_price = x->max_price[0] ? strtoll(x->max_price, NULL, 10) : -1;
+	q->min_rep_e4 = x->min_rep ? rep_e4(x->min_rep) : -1;
+	q->has_provider = x->provider != NULL;
+	if (x->provider)
+		q->provider = words_hash(x->provider, strlen(x->provider));
+	q->after = x->after;
+	if (x->after) {
+		memcpy(q->id, x->id, sizeof q->id);
+		if (x->sort == SORT_RELEVANCE) /* the mean rank shown: back to the sum of 1e-9 units */
+			q->rank = (uint64_t)llround(strtod(x->key, NULL) * q->nterms * 1e9);
+		else if (x->sort == SORT_REPUTATION)
+			q->key = rep_e4(x->key);
+		else
+			q->key = strtoll(x->key, NULL, 10);
+	}
+	return true;
+}
+
+/* Replies from the index and returns true, unless the search is one for PostgreSQL or the
+ * index is not built (off, or its first build failed). */
+static bool index_reply(store_t *s, dux_req_t *r, const search_t *x)
+{
+	index_query_t q;
+	if (!s->cfg.search_index || !index_query(x, &q))
+		return false;
+	index_snap_t *snap = index_acquire();
+	if (!snap)
+		return false;
+	size_t len = 0;
+	char *text = index_search(snap, &q, &len);
+	index_release(snap);
+	if (!text) {
+		dux_reply_err(r, DUX_ENOMEM, "the search");
+		return true;
+	}
+	dux_metric_add(s->m_index_answers, 1);
+	dux_reply_text(r, 200, "application/json", text, len);
+	free(text);
+	return true;
+}
+
+void search_changed(store_t *s)
+{
+	cache_changed();
+	if (s->cfg.search_index)
+		index_sync(s);
+}
+
 /* What names an answer in the cache: every parameter as the checks normalised it (tags in
  * order, as a set), separated by a control character that none of them may hold. */
 static void cache_key(const search_t *x, const char *cursor, char ret[1024])
@@ -413,7 +488,7 @@ void api_services_search(dux_req_t *r, void *app)
 	sql_t q = {0};
 	char tags[TAGS_MAX * 36 + 3], lim[24];
 	if (!query_known_or_reply(r, params, single) || !filters(&x, s, r) ||
-	    !sort_and_cursor(&x, r))
+	    !sort_and_cursor(&x, r) || index_reply(s, r, &x))
 		return;
 	/* asked again within store.search_cache_ms, nothing changed here since: the same answer */
 	char key[1024], *text = NULL;

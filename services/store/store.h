@@ -41,6 +41,8 @@ typedef struct {
 	int64_t events_poll_ms;
 	char *max_price; /* FLOP text */
 	int64_t search_cache_ms; /* 0 = no cache */
+	bool search_index;       /* answer searches from memory (index.h) */
+	int64_t search_index_refresh_ms, search_index_max_services, search_index_delta_max;
 } store_cfg_t;
 
 typedef struct {
@@ -48,7 +50,7 @@ typedef struct {
 	dux_daemon_t *d;
 	int64_t max_price; /* base units */
 	dux_sub_t *sub;    /* the escrow's events (NULL when escrow_url is "") */
-	dux_metric_t *m_cursor, *m_skipped, *m_stuck, *m_cache_hits;
+	dux_metric_t *m_cursor, *m_skipped, *m_stuck, *m_cache_hits, *m_index_answers;
 } store_t;
 
 /* ---- text.c: checks of text from outside */
@@ -159,8 +161,11 @@ bool cache_get(const char *key, char **ret_body, size_t *ret_len);
 /* Keeps a copy of body for key, unless the catalogue changed since gen or it is too large. */
 void cache_put(const char *key, uint64_t gen, const char *body, size_t len);
 
-/* ---- search.c: GET /services (the query, its SQL and its cursor) */
+/* ---- search.c: GET /services (the query, from the index or as SQL, and its cursor) */
 void api_services_search(dux_req_t *r, void *app);
+/* A change of the catalogue committed through this copy: the cache forgets its answers and
+ * the search index takes the change in (index_feed.c), so that the next search shows it. */
+void search_changed(store_t *s);
 
 /* ---- usage.c: escrow.released events into paid calls and total_calls */
 

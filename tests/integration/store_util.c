@@ -6,16 +6,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool start_store(su_t *s)
+static void store_config(const su_t *s, const char *store_yaml, char *extra, size_t len)
 {
-	char extra[8192];
-	snprintf(extra, sizeof extra,
+	snprintf(extra, len,
 		 "auth:\n  public_key_file: %s\nstore:\n  wallet_url: \"%s\"\n"
 		 "  wallet_token: \"%s\"\n  wallet_timeout_ms: 2000\n  escrow_url: \"%s\"\n"
 		 "  escrow_events: \"%s\"\n  escrow_token: \"%s\"\n  events_poll_ms: %d\n%s",
 		 s->e.w.keyfile, s->e.w.url, s->wallet_token, s->escrow_url, s->escrow_events,
-		 s->escrow_token, s->opts.events_poll_ms ? s->opts.events_poll_ms : 300,
-		 s->store_yaml);
+		 s->escrow_token, s->opts.events_poll_ms ? s->opts.events_poll_ms : 300, store_yaml);
+}
+
+static bool start_store(su_t *s)
+{
+	char extra[8192];
+	store_config(s, s->store_yaml, extra, sizeof extra);
 	bool ok = th_daemon_respawn(&s->d, "duxos-store", &s->e.w.pg, extra, true);
 	s->url = s->d.url;
 	return ok;
@@ -241,4 +245,44 @@ bool su_sql(const su_t *s, const char *sql, char *out, size_t len)
 	PQclear(res);
 	PQfinish(c);
 	return ok;
+}
+
+bool su_store_copy(su_t *s, th_daemon_t *copy, const char *store_yaml)
+{
+	char extra[8192];
+	memset(copy, 0, sizeof *copy);
+	store_config(s, store_yaml ? store_yaml : "", extra, sizeof extra);
+	return th_daemon_start(copy, "duxos-store", &s->e.w.pg, extra, true);
+}
+
+long su_metric(const char *url, const char *name)
+{
+	dux_client_resp_t resp;
+	char key[160];
+	long v = -1;
+	snprintf(key, sizeof key, "\n%s ", name);
+	if (th_http_as(url, "GET", "/metrics", NULL, NULL, NULL, &resp) < 0)
+		return -1;
+	const char *at = resp.body ? strstr(resp.body, key) : NULL;
+	if (at)
+		v = strtol(at + strlen(key), NULL, 10);
+	dux_client_resp_clear(&resp);
+	return v;
+}
+
+bool su_index_wait(const su_t *s, const char *url, int timeout_ms)
+{
+	char out[32];
+	if (!su_sql(s, "SELECT coalesce(max(change_seq), 0) FROM store.services", out, sizeof out))
+		return false;
+	long want = strtol(out, NULL, 10), got = -1;
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		got = su_metric(url, "store_search_index_seq");
+		if (got >= want)
+			return true;
+		usleep(20000);
+	}
+	fprintf(stderr, "%s: store_search_index_seq %ld, the table's change_seq %ld\n", url, got,
+		want);
+	return false;
 }

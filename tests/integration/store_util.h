@@ -84,4 +84,14 @@ bool su_wait_calls(const su_t *s, const char *id, int64_t want, int timeout_ms);
  * false on any error. */
 bool su_sql(const su_t *s, const char *sql, char *out, size_t len);
 
+/* Another copy of the store on the same database and wallet (as behind one address), with
+ * store_yaml as more lines of its "store:" section (or NULL). Stop it with th_daemon_stop. */
+bool su_store_copy(su_t *s, th_daemon_t *copy, const char *store_yaml);
+/* Polls until the search index of the store at url has taken in every change committed to
+ * store.services so far (its store_search_index_seq reaches the table's highest change_seq);
+ * false (after printing both) at the deadline. */
+bool su_index_wait(const su_t *s, const char *url, int timeout_ms);
+/* A counter or gauge of url's /metrics; -1 when absent. */
+long su_metric(const char *url, const char *name);
+
 #endif

@@ -461,6 +461,63 @@ static bool check_counts(const catalog_t *c, const bench_cluster_t *cl, const ca
 	return equal == checked;
 }
 
+/* ---- the store's search index ---- */
+
+/* A gauge or counter of the store's /metrics; -1 when absent. */
+static double store_metric(int port, const char *name)
+{
+	char *text = NULL, key[128];
+	double v = -1;
+	snprintf(key, sizeof key, "\n%s ", name);
+	if (bench_call(port, "GET", "/metrics", NULL, NULL, &text) == 200 && text) {
+		const char *at = strstr(text, key);
+		if (at)
+			v = strtod(at + strlen(key), NULL);
+	}
+	free(text);
+	return v;
+}
+
+/* The resident memory of a process, in MiB (VmRSS); -1 when unreadable. */
+static double rss_mib(pid_t pid)
+{
+	char path[64], line[256];
+	double kib = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtod(line + 6, NULL);
+	if (f)
+		fclose(f);
+	return kib < 0 ? -1 : kib / 1024;
+}
+
+/* The rows were COPYed behind the running store's back: its search index takes them in from
+ * the change feed. Waits until it holds all of them (the searches would otherwise see a
+ * catalogue still filling); false after 300 s. */
+static bool wait_index(const opts_t *o, const bench_daemon_t *g)
+{
+	double t0 = sys_now_s(), n = -1;
+	while (sys_now_s() - t0 < 300) {
+		n = store_metric(g->port, "store_search_index_services");
+		if (n < 0 || n >= o->services)
+			break;
+		usleep(100000);
+	}
+	if (n < 0) {
+		printf("  %-34s off (store.search_index false): every search asks PostgreSQL\n",
+		       "search index");
+		return true;
+	}
+	printf("  %-34s %.0f services taken in from the change feed %.1f s after the COPY; "
+	       "%.0f MiB by its own count, the daemon's RSS %.0f MiB; last base built in %.0f ms\n",
+	       "search index", n, sys_now_s() - t0,
+	       store_metric(g->port, "store_search_index_bytes") / 1048576.0, rss_mib(g->pid),
+	       store_metric(g->port, "store_search_index_build_ms"));
+	return n >= o->services;
+}
+
 /* ---- the check of a sample through the API ---- */
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -1090,7 +1147,8 @@ int main(int argc, char **argv)
 	printf("[set-up] the catalogue, database %s\n", DB);
 	if (!bench_fresh_db(&cl, DB) || !store_start(&g, &o, &cl, -1))
 		return setup_failed(&g);
-	if (!check_vocabulary(&cat, &cl) || !seed(&o, &cat, &cl) || !check_sample(&cat, g.port) ||
+	if (!check_vocabulary(&cat, &cl) || !seed(&o, &cat, &cl) || !wait_index(&o, &g) ||
+	    !check_sample(&cat, g.port) ||
 	    !cat_queries(&cat, (uint64_t)o.seed, nq, o.query_zipf, o.page2, q) ||
 	    !check_counts(&cat, &cl, q, nq)) {
 		return setup_failed(&g);
@@ -1150,9 +1208,18 @@ int main(int argc, char **argv)
 				return setup_failed(&g);
 		}
 		(void)bench_sql(&cl, NULL, "CHECKPOINT", NULL, 0);
+		printf("  %-34s %.0f services in the search index (built before the daemon listens);"
+		       " the daemon's RSS %.0f MiB\n",
+		       "search index", store_metric(g.port, "store_search_index_services"),
+		       rss_mib(g.pid));
+		double answered0 = store_metric(g.port, "store_search_index_answers_total");
 		if (!measure_store(&o, &cl, &g, q, nq, &runs[k])) {
 			return setup_failed(&g);
 		}
+		printf("  %-34s %.0f searches answered from the search index "
+		       "(store_search_index_answers_total), the others by PostgreSQL; RSS after %.0f MiB\n",
+		       "search index", store_metric(g.port, "store_search_index_answers_total") - answered0,
+		       rss_mib(g.pid));
 		if (!runs[k].valid)
 			exit_code = 1;
 		if (k == 1 && o.alone > 0 && !alone_pass(&o, &g, q, nq))
