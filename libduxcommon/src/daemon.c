@@ -310,9 +310,15 @@ static int start(dux_daemon_t *d)
 	return 0;
 }
 
+bool dux_daemon_draining(const dux_daemon_t *d)
+{
+	return atomic_load(&d->draining);
+}
+
 static void stop(dux_daemon_t *d)
 {
 	sd_notify(0, "STOPPING=1");
+	atomic_store(&d->draining, true);
 	dux_info("draining: %d requests in flight", d->http ? dux_http_inflight(d->http) : 0);
 	if (d->http) {
 		dux_http_quiesce(d->http);

@@ -36,6 +36,7 @@ struct dux_daemon {
 	dux_route_t *routes;
 	void *zctx, *pub;
 	atomic_bool stopping;
+	atomic_bool draining; /* set before the server stops accepting */
 	pthread_mutex_t mu; /* with cv: wakes sleeping jobs at stop */
 	pthread_cond_t cv;
 	bool sync_init;

@@ -51,6 +51,19 @@ bool dux_text_ok(const char *s, bool multiline)
 	return true;
 }
 
+bool dux_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned cp;
+		int n = *p ? utf8_seq(p, &cp) : 0;
+		if (n == 0 || n > end - p)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 char *dux_text_sanitize(char *s)
 {
 	unsigned char *p = (unsigned char *)s;

@@ -126,7 +126,8 @@ void api_heartbeat(dux_req_t *r, void *app)
 		dux_reply_err(r, rc, "the node");
 		goto out;
 	}
-	if (!signed_check(reg, r, key, x.id, &counter) || !(body = dux_req_json(r, allowed)))
+	if (!dux_req_signed(r, key, x.id, reg->cfg.replay_window, &counter) ||
+	    !(body = dux_req_json(r, allowed)))
 		goto out;
 	if (parse(body, &x, &e) < 0) {
 		dux_reply_verr(r, &e);

@@ -200,7 +200,7 @@ void api_register(dux_req_t *r, void *app)
 	}
 	dux_node_id(pub, id);
 	x.node_id = id;
-	if (!signed_check(reg, r, key, id, &x.counter))
+	if (!dux_req_signed(r, key, id, reg->cfg.replay_window, &x.counter))
 		goto out;
 	if (parse_register(reg, body, &x, &e) < 0) {
 		dux_reply_verr(r, &e);

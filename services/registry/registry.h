@@ -42,10 +42,6 @@ cJSON *node_json(const PGresult *res, int row);
 /* Fetches one node; DUX_ENOENT when unknown. */
 int nodes_get(registry_t *reg, dux_db_conn_t *c, const char *node_id, cJSON **ret);
 
-/* signed.c: checks the X-Dux-* headers of a signed request against key.
- * Replies (401/409) and returns false when refused; ret_counter gets the counter. */
-bool signed_check(registry_t *reg, dux_req_t *r, const dux_key_t *key, const char *node_id,
-		  int64_t *ret_counter);
 /* The public key of a registered node (caller frees with dux_key_free), from a small cache of
  * immutable keys or the database. DUX_ENOENT when the node is unknown. */
 int keys_lookup(dux_db_t *db, const char *node_id, dux_key_t **ret);

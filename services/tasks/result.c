@@ -25,6 +25,8 @@ const char *dux_sandbox_reason_name(enum dux_sandbox_reason reason)
 		return "output-limit";
 	case DUX_SANDBOX_SETUP_FAILED:
 		return "setup-failed";
+	case DUX_SANDBOX_CANCELLED:
+		return "cancelled";
 	}
 	return "unknown";
 }

@@ -213,6 +213,8 @@ static enum dux_sandbox_reason outcome(const struct run *r, const struct sbx_usa
 		return DUX_SANDBOX_MEMORY_LIMIT;
 	if (w->output_exceeded)
 		return DUX_SANDBOX_OUTPUT_LIMIT;
+	if (w->cancelled)
+		return DUX_SANDBOX_CANCELLED;
 	if (u->pids_hit && !(res->exited && res->exit_code == 0))
 		return DUX_SANDBOX_PIDS_LIMIT;
 	if (w->timed_out)
@@ -281,6 +283,7 @@ static int execute(struct run *r, struct dux_sandbox_result *res)
 	int rc;
 	r->w.out.cap = r->w.err.cap = r->spec->output_cap;
 	r->w.cg = &r->cg;
+	r->w.cancel = r->spec->cancel;
 	r->w.deadline_ns = t0 + (uint64_t)r->spec->timeout_ms * 1000000ULL;
 	if ((rc = start(r)) < 0)
 		return rc;

@@ -10,6 +10,7 @@
 #ifndef DUX_SANDBOX_H
 #define DUX_SANDBOX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,9 @@ struct dux_sandbox_spec {
 	uint64_t file_size_max;  /* RLIMIT_FSIZE */
 	bool network_access;     /* false: a new network namespace with no interface up */
 	const char *scratch_base; /* host dir holding scratch dirs; NULL = default below */
+	/* Set to true by another thread to end the run now (reason cancelled); NULL = never.
+	 * Looked at every 100 ms. */
+	const atomic_bool *cancel;
 	const char *cgroup_parent; /* cgroup under each hierarchy's root; NULL = default below */
 };
 
@@ -83,6 +87,7 @@ enum dux_sandbox_reason {
 	DUX_SANDBOX_PIDS_LIMIT,   /* a fork failed on the pids limit and the task did not succeed */
 	DUX_SANDBOX_OUTPUT_LIMIT, /* stdout or stderr went past output_cap */
 	DUX_SANDBOX_SETUP_FAILED, /* detail names the step, e.g. "cgroup", "mount", "exec" */
+	DUX_SANDBOX_CANCELLED,    /* spec.cancel was set: the whole tree was killed */
 };
 
 /* The result owns out and err (NUL-terminated for convenience; may contain NULs). */
@@ -126,7 +131,7 @@ DUX_MUST_USE int dux_sandbox_sweep(const struct dux_sandbox_spec *spec, unsigned
 void dux_sandbox_result_release(struct dux_sandbox_result *res);
 
 /* "ok", "nonzero-exit", "killed-by-signal", "timeout", "memory-limit", "pids-limit",
- * "output-limit", "setup-failed". */
+ * "output-limit", "setup-failed", "cancelled". */
 const char *dux_sandbox_reason_name(enum dux_sandbox_reason reason);
 
 /* The result as a JSON object text (reason as "setup-failed:<detail>" when set-up failed).

@@ -1,4 +1,5 @@
-/* duxos-sandbox-run - runs one task in the native sandbox and prints the result as JSON.
+/* duxos-sandbox-run - runs one task in the native sandbox (or, with --docker, in a container of
+ * a Docker Engine) and prints the result as JSON.
  * For operators, tests and the benchmark. Exit: 0 the task succeeded, 1 it failed (see
  * "reason"), 2 bad usage or a sandbox that could not be set up. */
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker.h"
 #include "sandbox.h"
 
 static const char usage_text[] =
@@ -24,6 +26,11 @@ static const char usage_text[] =
 	"  --scratch-base DIR   default " DUX_SANDBOX_SCRATCH_BASE "\n"
 	"  --cgroup-parent NAME default " DUX_SANDBOX_CGROUP_PARENT "\n"
 	"  --repeat N           run N times, print only the last result (benchmarks)\n"
+	"  --docker             run in a container through the Docker Engine API instead\n"
+	"                       (bash, python, node only; needs no root, only the socket)\n"
+	"  --docker-socket PATH the engine's socket (default " DUX_DOCKER_SOCKET "); implies --docker\n"
+	"  --docker-image IMAGE image for the task's runtime (defaults: " DUX_DOCKER_IMAGE_BASH ",\n"
+	"                       " DUX_DOCKER_IMAGE_PYTHON ", " DUX_DOCKER_IMAGE_NODE "); implies --docker\n"
 	"  --sweep              remove what crashed runs left under --scratch-base and\n"
 	"                       --cgroup-parent (only while no sandbox runs there), print the count\n";
 
@@ -32,6 +39,9 @@ struct cli {
 	char *code, *input; /* owned */
 	unsigned long repeat;
 	bool sweep;
+	bool docker;
+	struct dux_docker_opts docker_opts;
+	const char *docker_image; /* borrowed from argv */
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -97,7 +107,8 @@ static int set_file(char **dst, const char **spec_ptr, size_t *spec_len, const c
 }
 
 enum { O_CODE = 256, O_CODE_TEXT, O_INPUT, O_INPUT_TEXT, O_MEMORY, O_CPU, O_PIDS, O_TIMEOUT,
-	O_OUTCAP, O_NETWORK, O_SCRATCH, O_CGROUP, O_RUNTIME, O_EXEC, O_REPEAT, O_SWEEP, O_HELP };
+	O_OUTCAP, O_NETWORK, O_SCRATCH, O_CGROUP, O_RUNTIME, O_EXEC, O_REPEAT, O_SWEEP, O_HELP,
+	O_DOCKER, O_DOCKER_SOCKET, O_DOCKER_IMAGE };
 
 static const struct option options[] = {
 	{ "runtime", required_argument, NULL, O_RUNTIME }, { "exec", required_argument, NULL, O_EXEC },
@@ -108,6 +119,8 @@ static const struct option options[] = {
 	{ "output-cap", required_argument, NULL, O_OUTCAP }, { "network", no_argument, NULL, O_NETWORK },
 	{ "scratch-base", required_argument, NULL, O_SCRATCH }, { "cgroup-parent", required_argument, NULL, O_CGROUP },
 	{ "repeat", required_argument, NULL, O_REPEAT }, { "sweep", no_argument, NULL, O_SWEEP }, { "help", no_argument, NULL, O_HELP },
+	{ "docker", no_argument, NULL, O_DOCKER }, { "docker-socket", required_argument, NULL, O_DOCKER_SOCKET },
+	{ "docker-image", required_argument, NULL, O_DOCKER_IMAGE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -175,6 +188,15 @@ static int apply(struct cli *c, int opt, const char *arg)
 	case O_HELP:
 		fputs(usage_text, stdout);
 		return -1;
+	case O_DOCKER:
+		c->docker = true;
+		return 0;
+	case O_DOCKER_SOCKET:
+		c->docker = true, c->docker_opts.socket_path = arg;
+		return 0;
+	case O_DOCKER_IMAGE:
+		c->docker = true, c->docker_image = arg;
+		return 0;
 	}
 	return usage_error("unknown option", NULL);
 }
@@ -187,6 +209,16 @@ static int sweep(const struct cli *c)
 	return r < 0 ? 1 : 0;
 }
 
+/* One run, native or in a container. */
+static int run_once(struct cli *c, struct dux_sandbox_result *res, const char **why)
+{
+	if (!c->docker)
+		return dux_sandbox_run(&c->spec, res, why);
+	if (c->docker_image)
+		c->docker_opts.image_bash = c->docker_opts.image_python = c->docker_opts.image_node = c->docker_image;
+	return dux_docker_run(&c->docker_opts, &c->spec, res, why);
+}
+
 static int run(struct cli *c)
 {
 	struct dux_sandbox_result res;
@@ -196,7 +228,7 @@ static int run(struct cli *c)
 	for (unsigned long i = 0; i < c->repeat; i++) {
 		if (i > 0)
 			dux_sandbox_result_release(&res);
-		if (dux_sandbox_run(&c->spec, &res, &why) < 0)
+		if (run_once(c, &res, &why) < 0)
 			return usage_error(why ? why : "out of memory", NULL);
 	}
 	if (!(json = dux_sandbox_result_json(&res))) {
@@ -217,13 +249,17 @@ int main(int argc, char **argv)
 	int opt, rc = 0;
 	memset(&c, 0, sizeof(c));
 	dux_sandbox_spec_init(&c.spec);
+	dux_docker_opts_init(&c.docker_opts);
 	c.repeat = 1;
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", options, NULL)) != -1)
 		rc = opt == '?' ? usage_error("bad option", NULL) : apply(&c, opt, optarg);
 	if (rc == 0) {
 		/* Whatever follows "--" is the exec'd program's arguments. */
 		c.spec.exec_args = (const char *const *)(argv + optind);
-		rc = c.sweep ? sweep(&c) : run(&c);
+		if (c.sweep && c.docker)
+			rc = usage_error("--sweep is for the native sandbox (the engine removes containers itself)", NULL);
+		else
+			rc = c.sweep ? sweep(&c) : run(&c);
 	}
 	free(c.code);
 	free(c.input);

@@ -113,11 +113,12 @@ static int reap(struct sbx_watch *w)
 static int poll_timeout_ms(const struct sbx_watch *w)
 {
 	uint64_t now = sbx_now_ns();
-	if (w->timed_out || w->output_exceeded)
+	if (w->timed_out || w->output_exceeded || w->cancelled)
 		return 1000; /* killed: only waiting for the reap */
 	if (now >= w->deadline_ns)
 		return 0;
-	return (int)((w->deadline_ns - now + 999999) / 1000000);
+	int ms = (int)((w->deadline_ns - now + 999999) / 1000000);
+	return w->cancel && ms > 100 ? 100 : ms;
 }
 
 /* One fd event; a closed fd is taken out of the poll set. */
@@ -162,8 +163,12 @@ int sbx_watch_run(struct sbx_watch *w)
 		int n = poll(pfds, 4, poll_timeout_ms(w));
 		if (n < 0 && errno != EINTR)
 			goto fail_io;
-		if (!w->timed_out && !w->output_exceeded && sbx_now_ns() >= w->deadline_ns) {
+		bool killed = w->timed_out || w->output_exceeded || w->cancelled;
+		if (!killed && sbx_now_ns() >= w->deadline_ns) {
 			w->timed_out = true;
+			kill_init(w);
+		} else if (!killed && w->cancel && atomic_load(w->cancel)) {
+			w->cancelled = true;
 			kill_init(w);
 		}
 		for (int i = 0; n > 0 && i < 4; i++)

@@ -20,8 +20,9 @@ struct sbx_watch {
 	int status_fd;
 	struct sbx_stream out, err;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+	const atomic_bool *cancel; /* borrowed; may be NULL */
 	/* What happened: */
-	bool timed_out, output_exceeded, done, setup_failed, reaped;
+	bool timed_out, output_exceeded, cancelled, done, setup_failed, reaped;
 	int worker_status; /* valid when done */
 	int init_status;   /* valid when reaped */
 	int setup_errno;

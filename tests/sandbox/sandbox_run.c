@@ -4,9 +4,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -168,6 +171,42 @@ static void test_exec_true_json(void **state)
 	sbx_assert_clean();
 }
 
+struct canceller {
+	atomic_bool *flag;
+	unsigned delay_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	usleep(c->delay_ms * 1000u);
+	atomic_store(c->flag, true);
+	return NULL;
+}
+
+/* Another thread sets spec.cancel: the whole tree dies well before the timeout, the reason is
+ * cancelled, and nothing is left behind. */
+static void test_cancel(void **state)
+{
+	struct dux_sandbox_spec spec;
+	struct dux_sandbox_result res;
+	atomic_bool flag = false;
+	struct canceller c = {&flag, 300};
+	pthread_t th;
+	(void)state;
+	sbx_spec(&spec, DUX_SANDBOX_BASH, "sleep 30 & sleep 30; echo never");
+	spec.cancel = &flag;
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &c), 0);
+	sbx_run(&spec, &res);
+	pthread_join(th, NULL);
+	assert_int_equal(res.reason, DUX_SANDBOX_CANCELLED);
+	assert_string_equal(dux_sandbox_reason_name(res.reason), "cancelled");
+	assert_true(res.wall_us < 10u * 1000000u);
+	assert_int_equal(res.out_len, 0);
+	dux_sandbox_result_release(&res);
+	sbx_assert_clean();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_usage_memory),
 		cmocka_unit_test(test_setup_failed_exec),
 		cmocka_unit_test(test_exec_true_json),
+		cmocka_unit_test(test_cancel),
 	};
 	sbx_require_root("sandbox_run");
 	return cmocka_run_group_tests(tests, NULL, sbx_teardown_all);

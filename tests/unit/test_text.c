@@ -27,6 +27,18 @@ static void malformed_and_control_refused(void **state)
 	assert_false(dux_text_ok("two\nlines", false)); /* new lines only when multiline */
 }
 
+static void utf8_of_a_length(void **state)
+{
+	(void)state;
+	assert_true(dux_utf8_ok("", 0));
+	assert_true(dux_utf8_ok("a\r\x1b[0m\tcaf\xc3\xa9\n", 12)); /* controls are fine here */
+	assert_false(dux_utf8_ok("a\0b", 3));                       /* a NUL inside */
+	assert_false(dux_utf8_ok("\xff", 1));
+	assert_false(dux_utf8_ok("caf\xc3", 4));  /* cut inside a sequence: the NUL bounds it */
+	assert_false(dux_utf8_ok("\xed\xa0\x80", 3));
+	assert_true(dux_utf8_ok("caf\xc3\xa9", 5));
+}
+
 static void sanitize_replaces_bytes_in_place(void **state)
 {
 	(void)state;
@@ -51,6 +63,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(well_formed_utf8_accepted),
 		cmocka_unit_test(malformed_and_control_refused),
+		cmocka_unit_test(utf8_of_a_length),
 		cmocka_unit_test(sanitize_replaces_bytes_in_place),
 		cmocka_unit_test(uri_escape_keeps_printable_ascii),
 	};

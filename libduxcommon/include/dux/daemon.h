@@ -78,6 +78,9 @@ dux_net_t dux_daemon_net(const dux_daemon_t *d);
 /* The key that verifies bearer tokens (borrowed; NULL when auth.public_key_file is unset). */
 const dux_key_t *dux_daemon_auth_key(const dux_daemon_t *d);
 
+/* True once SIGTERM started the drain: a handler that waits (a long poll) answers now. */
+bool dux_daemon_draining(const dux_daemon_t *d);
+
 /* A periodic background job on its own thread and dedicated database connection.
  * lock_key != 0: the job runs only in the copy of the daemon holding that PostgreSQL advisory
  * lock (another copy takes over when that session ends). fn returning > 0 means "more work

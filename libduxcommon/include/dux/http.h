@@ -110,6 +110,13 @@ void dux_reply_header(dux_req_t *r, const char *name, const char *value);
  * allowed: member names accepted (NULL-terminated), or NULL to accept any.
  * The caller frees the result with cJSON_Delete. */
 cJSON *dux_req_json(dux_req_t *r, const char *const *allowed);
+/* Admits a request signed by node node_id's key (dux/sign.h): the three headers, the node
+ * named, the counter's canonical form, the signature, and the counter within window_s seconds
+ * of this host's clock. Replies 401 and returns false when refused. The caller then checks
+ * *ret_counter against the last counter it accepted from the node (replay). */
+bool dux_req_signed(dux_req_t *r, const dux_key_t *key, const char *node_id, int64_t window_s,
+		    int64_t *ret_counter);
+
 /* Query helpers that reply 400 themselves and return false on bad input. */
 bool dux_req_query_i64(dux_req_t *r, const char *name, int64_t def, int64_t min, int64_t max,
 		       int64_t *ret);

@@ -9,6 +9,10 @@
  * characters (C0, DEL, C1); multiline also admits \n and \t. */
 bool dux_text_ok(const char *s, bool multiline);
 
+/* The len bytes at s are well-formed UTF-8 without NUL (what a JSON string can carry);
+ * control characters are allowed. s[len] must be a NUL (it bounds the reading). */
+bool dux_utf8_ok(const char *s, size_t len);
+
 /* s made safe to show, in place: every byte that is not part of a well-formed UTF-8 sequence,
  * and every control character, becomes '?'. Returns s. */
 char *dux_text_sanitize(char *s);

@@ -1,6 +1,11 @@
-/* signed.c - admission of node-signed requests: headers, signature, clock window. */
-#include "registry.h"
+/* http_signed.c - admission of requests signed by a node's Ed25519 identity (dux/sign.h):
+ * headers present, the node named is the one expected, the counter in canonical form, the
+ * signature over method, path, node, counter and body, and the counter within a window of
+ * this host's clock. Replay of a counter already accepted is the caller's check (it keeps the
+ * last counter per node where it keeps the node). */
+#include "http_internal.h"
 #include <dux/json.h>
+#include <dux/sign.h>
 #include <string.h>
 
 static bool counter_parse(const char *s, int64_t *ret)
@@ -18,8 +23,8 @@ static bool counter_parse(const char *s, int64_t *ret)
 	return true;
 }
 
-bool signed_check(registry_t *reg, dux_req_t *r, const dux_key_t *key, const char *node_id,
-		  int64_t *ret_counter)
+bool dux_req_signed(dux_req_t *r, const dux_key_t *key, const char *node_id, int64_t window_s,
+		    int64_t *ret_counter)
 {
 	const char *hn = dux_req_header(r, DUX_HDR_NODE);
 	const char *hc = dux_req_header(r, DUX_HDR_COUNTER);
@@ -51,11 +56,11 @@ bool signed_check(registry_t *reg, dux_req_t *r, const dux_key_t *key, const cha
 		return false;
 	}
 	int64_t skew = counter - dux_now_us() / 1000;
-	if (skew > reg->cfg.replay_window * 1000 || -skew > reg->cfg.replay_window * 1000) {
+	if (skew > window_s * 1000 || -skew > window_s * 1000) {
 		dux_reply_problem(r, 401, "counter-out-of-window",
 				  "%s must be the sender's clock in unix milliseconds, within %lld s "
 				  "of ours (it is %lld ms off)",
-				  DUX_HDR_COUNTER, (long long)reg->cfg.replay_window, (long long)skew);
+				  DUX_HDR_COUNTER, (long long)window_s, (long long)skew);
 		return false;
 	}
 	*ret_counter = counter;
