@@ -110,6 +110,8 @@ static int build_tables(dux_daemon_t *d)
 			d->common_opts[i].def = d->port_def;
 		if (strcmp(d->common_opts[i].key, "bus.endpoint") == 0)
 			d->common_opts[i].def = d->spec->default_bus ? d->spec->default_bus : "";
+		if (strcmp(d->common_opts[i].key, "http.max_body") == 0 && d->spec->default_max_body)
+			d->common_opts[i].def = d->spec->default_max_body;
 	}
 	d->secs[0] = (dux_cfg_section_t){d->common_opts, &d->common};
 	d->secs[1] = (dux_cfg_section_t){d->spec->opts, d->spec->cfg};

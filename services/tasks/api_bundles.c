@@ -4,6 +4,7 @@
 #include "service.h"
 #include "tasks.h"
 #include <dux/json.h>
+#include <dux/text.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,9 @@ static int bundle_parse(tasks_t *t, const cJSON *b, bundle_ctx_t *x, dux_verr_t 
 		return dux_verr_set(e, "runtime", "is not one of sandbox.allowed_commands");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(b, "code");
 	if (!cJSON_IsString(code) || !*code->valuestring ||
-	    strlen(code->valuestring) > TASK_CODE_MAX)
-		return dux_verr_set(e, "code", "required: the program's text, at most 1 MiB");
+	    strlen(code->valuestring) > TASK_CODE_MAX || !dux_text_ok(code->valuestring, true))
+		return dux_verr_set(e, "code", "required: the program's text, at most 1 MiB of UTF-8"
+					       " without control characters other than tab and newline");
 	x->code = code->valuestring;
 	sha256_hex(x->code, strlen(x->code), x->sha);
 	char fwhy[200];

@@ -10,6 +10,7 @@
 #include <dux/address.h>
 #include <dux/json.h>
 #include <dux/money.h>
+#include <dux/text.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ typedef struct {
 	char escrow[64];
 	bool existing, no_bundle;
 	bool unfunded; /* an earlier request with this key did not get the escrow's answer */
+	bool differs;  /* ... or was another request */
+	char digest[65];
 	char *json;
 } call_ctx_t;
 
@@ -35,20 +38,11 @@ static int insert_tx(dux_db_conn_t *c, void *arg)
 	uint32_t milli;
 	const char *why;
 	if (x->idem) {
-		const char *q[] = {x->owner, x->idem};
-		PGresult *res;
-		int r = dux_db_exec(c, "SELECT id, NOT funded AND state = 'queued' FROM tasks"
-				    " WHERE owner = $1 AND idem_key = $2", 2, q, &res);
-		if (r < 0)
-			return r;
-		x->existing = PQntuples(res) == 1;
-		if (x->existing) {
-			snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 0));
-			x->unfunded = dux_db_bool(res, 0, 1);
-		}
-		PQclear(res);
-		if (x->existing)
-			return 0;
+		int r = idem_lookup(c, x->owner, x->idem, x->digest, x->id, &x->differs,
+				    &x->unfunded);
+		x->existing = r == 1;
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 	if (dux_sandbox_parse_memory(t->cfg.sb_memory, &mb, &why) < 0 ||
 	    dux_sandbox_parse_cpu(t->cfg.sb_cpu, &milli, &why) < 0)
@@ -59,17 +53,17 @@ static int insert_tx(dux_db_conn_t *c, void *arg)
 	new_id("tsk_", x->id);
 	const char *p[] = {x->id, x->owner, x->service, x->svc.provider, x->input,
 			   t->cfg.sb_memory, mem, t->cfg.sb_cpu, cpu, to, x->idem,
-			   x->svc.price > 0 ? "f" : "t"};
+			   x->svc.price > 0 ? "f" : "t", x->idem ? x->digest : NULL};
 	PGresult *res;
 	int r = dux_db_exec(c,
 		"INSERT INTO tasks (id, kind, owner, service_id, bundle_version, provider_wallet,"
 		" runtime, code, code_sha256, input, memory_limit, memory_bytes, cpu_limit,"
 		" cpu_milli, timeout_s, output_format, replicas_asked, replicas, idem_key, state,"
-		" funded)"
+		" funded, request_sha256)"
 		" SELECT $1, 'call', $2, $3, b.version, $4, b.runtime, b.code, b.code_sha256, $5,"
 		" $6, $7::bigint, $8, $9::int, $10::int, b.output_format, 1, 1, $11, 'queued',"
-		" $12::boolean FROM bundles b WHERE b.service_id = $3"
-		" ORDER BY b.created_at DESC LIMIT 1", 12, p, &res);
+		" $12::boolean, $13 FROM bundles b WHERE b.service_id = $3"
+		" ORDER BY b.created_at DESC LIMIT 1", 13, p, &res);
 	if (r < 0)
 		return r;
 	x->no_bundle = strcmp(PQcmdTuples(res), "1") != 0;
@@ -98,7 +92,8 @@ static int hold(call_ctx_t *x, const char *token, peer_resp_t *resp)
 	snprintf(idem, sizeof idem, "call-%s", x->id);
 	int r = peer_call(x->t, "escrow", "POST", "/v1/escrow/create", token, idem, b, resp);
 	cJSON_Delete(b);
-	if (r < 0 || resp->status >= 500 || resp->status == 429)
+	/* 202: the escrow is still making the hold; the same key later gets its answer */
+	if (r < 0 || resp->status >= 500 || resp->status == 429 || resp->status == 202)
 		return DUX_EUNAVAIL;
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp->json, "id"));
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resp->json,
@@ -140,6 +135,16 @@ static int fund_tx(dux_db_conn_t *c, void *arg)
 	return r < 0 ? r : task_json_text(c, x->id, true, &x->json);
 }
 
+/* What the call's Idempotency-Key stands for: service, paying account and input. */
+static void call_digest(call_ctx_t *x)
+{
+	char input[65], text[256];
+	sha256_hex(x->input, strlen(x->input), input);
+	snprintf(text, sizeof text, "call\n%s\n%s\n%s", x->service, x->wallet ? x->wallet : "",
+		 input);
+	sha256_hex(text, strlen(text), x->digest);
+}
+
 static bool call_parse(tasks_t *t, dux_req_t *r, const cJSON *b, call_ctx_t *x)
 {
 	dux_verr_t e = {0};
@@ -153,8 +158,10 @@ static bool call_parse(tasks_t *t, dux_req_t *r, const cJSON *b, call_ctx_t *x)
 		rc = dux_verr_set(&e, "user_wallet", "is not an address of this network");
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(b, "input");
 	x->input = "";
-	if (rc == 0 && in && (!cJSON_IsString(in) || strlen(in->valuestring) > TASK_INPUT_MAX))
-		rc = dux_verr_set(&e, "input", "must be a string of at most 1 MiB");
+	if (rc == 0 && in && (!cJSON_IsString(in) || strlen(in->valuestring) > TASK_INPUT_MAX ||
+			      !dux_text_ok(in->valuestring, true)))
+		rc = dux_verr_set(&e, "input", "must be UTF-8 text of at most 1 MiB, without control"
+					       " characters other than tab and newline");
 	else if (in)
 		x->input = in->valuestring;
 	if (rc < 0)
@@ -173,10 +180,10 @@ static bool service_usable(tasks_t *t, dux_req_t *r, call_ctx_t *x)
 		dux_reply_problem(r, 503, "store-unavailable", "the store cannot describe service %s"
 				  " now", x->service);
 	} else if (!x->svc.listed)
-		dux_reply_problem(r, 410, "service-delisted", "service %s was delisted", x->service);
+		dux_reply_problem(r, 422, "service-delisted", "service %s was delisted", x->service);
 	else if (x->svc.price > 0 && !x->wallet)
-		dux_reply_problem(r, 422, "invalid-field",
-				  "user_wallet: required: the account that pays the price");
+		dux_reply_verr(r, &(dux_verr_t){.field = "user_wallet",
+				.detail = "required: the account that pays the price"});
 	else
 		return true;
 	return false;
@@ -229,7 +236,7 @@ static void reply_refused(dux_req_t *r, const call_ctx_t *x, const peer_resp_t *
 	cJSON *ext = cJSON_CreateObject();
 	cJSON_AddStringToObject(ext, "task_id", x->id);
 	cJSON_AddStringToObject(ext, "escrow_problem", resp->problem);
-	dux_reply_problem_ext(r, 402, "payment-failed", ext, "the escrow refused to hold %s: %s",
+	dux_reply_problem_ext(r, 422, "payment-failed", ext, "the escrow refused to hold %s: %s",
 			      x->svc.price ? "the price" : "the call", resp->detail);
 }
 
@@ -268,16 +275,23 @@ void api_call(dux_req_t *r, void *app)
 	int64_t wait_ms;
 	cJSON *body = NULL;
 	if (!t->scheduler) {
-		dux_reply_problem(r, 421, "not-scheduler", "this node runs only an executor");
+		dux_reply_problem(r, 404, "not-scheduler", "this daemon runs only an executor"
+				  " (tasks.role executor): ask the scheduler");
 		return;
 	}
-	if (!dux_req_query_i64(r, "wait", 0, 0, 60000, &wait_ms) ||
+	if (!dux_req_query_i64(r, "wait", 0, 0, 60000, &wait_ms) || !idem_ok(r, x.idem) ||
 	    !(body = dux_req_json(r, allowed)) || !call_parse(t, r, body, &x) ||
 	    !service_usable(t, r, &x))
 		goto out;
+	call_digest(&x);
 	int rc = dux_db_tx(dux_daemon_db(t->d), NULL, insert_tx, &x);
 	if (rc < 0) {
 		dux_reply_err(r, rc, "recording the call");
+		goto out;
+	}
+	if (x.existing && x.differs) {
+		dux_reply_problem(r, 422, "idempotency-key-reused", "this Idempotency-Key was used"
+				  " before for another request (task %s)", x.id);
 		goto out;
 	}
 	if (x.no_bundle) {

@@ -182,7 +182,8 @@ void api_claim(dux_req_t *r, void *app)
 	cJSON *body = NULL;
 	dux_db_conn_t *c = NULL;
 	if (!t->scheduler) {
-		dux_reply_problem(r, 421, "not-scheduler", "this node runs only an executor");
+		dux_reply_problem(r, 404, "not-scheduler", "this daemon runs only an executor"
+				  " (tasks.role executor): ask the scheduler");
 		return;
 	}
 	if (!claim_parse(t, r, &q, &body))

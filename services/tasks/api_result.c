@@ -133,7 +133,8 @@ static int result_tx(dux_db_conn_t *c, void *arg)
 	const char *p[] = {x->id};
 	PGresult *res;
 	int r = dux_db_exec(c,
-		"SELECT a.state, a.output_sha256, t.output_format::text, t.id, t.state"
+		"SELECT a.state, a.output_sha256, t.output_format::text, t.id, t.state,"
+		" a.lease_until < now()"
 		" FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.id = $1"
 		" FOR UPDATE OF t, a", 1, p, &res);
 	if (r < 0)
@@ -145,7 +146,7 @@ static int result_tx(dux_db_conn_t *c, void *arg)
 	snprintf(x->state, sizeof x->state, "%s", PQgetvalue(res, 0, 0));
 	bool was_reported = strcmp(x->state, "reported") == 0;
 	x->conflict = was_reported && strcmp(PQgetvalue(res, 0, 1), x->sha) != 0;
-	x->counted = strcmp(x->state, "running") == 0;
+	x->counted = strcmp(x->state, "running") == 0 && !dux_db_bool(res, 0, 5);
 	cJSON *format = cJSON_Parse(PQgetvalue(res, 0, 2));
 	char task[TASK_ID_LEN + 1];
 	snprintf(task, sizeof task, "%s", PQgetvalue(res, 0, 3));

@@ -11,29 +11,34 @@ typedef struct {
 	tasks_t *t;
 	const task_spec_t *spec;
 	const char *owner, *idem;
+	char digest[65];
 	char id[TASK_ID_LEN + 1];
 	bool existing;  /* the Idempotency-Key found an earlier task */
 	bool differs;   /* ... asked with other contents */
 	char *json;
 } create_ctx_t;
 
-static int create_existing(dux_db_conn_t *c, create_ctx_t *x, const char *code_sha)
+/* The task an earlier request with this caller's Idempotency-Key made, if any. The keys of
+ * tasks and of calls are one namespace: a key names one request, whichever route. */
+int idem_lookup(dux_db_conn_t *c, const char *owner, const char *idem, const char *digest,
+		char id[TASK_ID_LEN + 1], bool *ret_differs, bool *ret_unfunded)
 {
-	const char *p[] = {x->owner, x->idem};
+	const char *p[] = {owner, idem};
 	PGresult *res;
-	int r = dux_db_exec(c, "SELECT id, code_sha256, runtime, input FROM tasks"
-			       " WHERE owner = $1 AND idem_key = $2", 2, p, &res);
+	int r = dux_db_exec(c, "SELECT id, coalesce(request_sha256, ''), NOT funded AND"
+			       " state = 'queued' FROM tasks WHERE owner = $1 AND idem_key = $2",
+			    2, p, &res);
 	if (r < 0)
 		return r;
-	if (PQntuples(res) == 1) {
-		x->existing = true;
-		snprintf(x->id, sizeof x->id, "%s", PQgetvalue(res, 0, 0));
-		x->differs = strcmp(PQgetvalue(res, 0, 1), code_sha) != 0 ||
-			     strcmp(PQgetvalue(res, 0, 2), x->spec->runtime_name) != 0 ||
-			     strcmp(PQgetvalue(res, 0, 3), x->spec->input) != 0;
+	bool found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(id, TASK_ID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+		*ret_differs = !*digest || strcmp(PQgetvalue(res, 0, 1), digest) != 0;
+		if (ret_unfunded)
+			*ret_unfunded = dux_db_bool(res, 0, 2);
 	}
 	PQclear(res);
-	return 0;
+	return found;
 }
 
 static int create_tx(dux_db_conn_t *c, void *arg)
@@ -42,7 +47,9 @@ static int create_tx(dux_db_conn_t *c, void *arg)
 	const task_spec_t *s = x->spec;
 	char sha[65];
 	sha256_hex(s->code, strlen(s->code), sha);
-	int r = x->idem ? create_existing(c, x, sha) : 0;
+	int r = x->idem ? idem_lookup(c, x->owner, x->idem, x->digest, x->id, &x->differs, NULL)
+			: 0;
+	x->existing = r == 1;
 	if (r < 0 || x->existing)
 		return r < 0 ? r : task_json_text(c, x->id, true, &x->json);
 	new_id("tsk_", x->id);
@@ -54,14 +61,14 @@ static int create_tx(dux_db_conn_t *c, void *arg)
 	snprintf(rep, sizeof rep, "%lld", (long long)s->replicas);
 	const char *p[] = {x->id, x->owner, s->runtime_name, s->code, sha, s->input,
 			   s->memory_text, mem, s->cpu_text, cpu, to, s->network ? "t" : "f",
-			   fmt, rep, x->idem};
+			   fmt, rep, x->idem, x->idem ? x->digest : NULL};
 	r = fmt ? dux_db_exec(c,
 			      "INSERT INTO tasks (id, kind, owner, runtime, code, code_sha256, input,"
 			      " memory_limit, memory_bytes, cpu_limit, cpu_milli, timeout_s, network,"
-			      " output_format, replicas_asked, replicas, idem_key, state)"
-			      " VALUES ($1, 'generic', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-			      " $12::boolean, $13::jsonb, $14, $14, $15, 'queued')",
-			      15, p, NULL)
+			      " output_format, replicas_asked, replicas, idem_key, request_sha256,"
+			      " state) VALUES ($1, 'generic', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+			      " $12::boolean, $13::jsonb, $14, $14, $15, $16, 'queued')",
+			      16, p, NULL)
 		: DUX_ENOMEM;
 	free(fmt);
 	if (r == 0)
@@ -73,7 +80,7 @@ static int create_tx(dux_db_conn_t *c, void *arg)
 	return r;
 }
 
-static bool idem_ok(dux_req_t *r, const char *idem)
+bool idem_ok(dux_req_t *r, const char *idem)
 {
 	size_t n = idem ? strlen(idem) : 0;
 	if (idem && (n < 1 || n > 128 || strspn(idem, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
@@ -91,7 +98,8 @@ void api_task_create(dux_req_t *r, void *app)
 	static const char *const allowed[] = {"runtime", "code", "input", "resources",
 					      "replicas", "output_format", NULL};
 	if (!t->scheduler) {
-		dux_reply_problem(r, 421, "not-scheduler", "this node runs only an executor");
+		dux_reply_problem(r, 404, "not-scheduler", "this daemon runs only an executor"
+				  " (tasks.role executor): ask the scheduler");
 		return;
 	}
 	cJSON *body = dux_req_json(r, allowed);
@@ -102,12 +110,14 @@ void api_task_create(dux_req_t *r, void *app)
 			  .idem = dux_req_header(r, "Idempotency-Key")};
 	if (!idem_ok(r, x.idem))
 		goto out;
+	spec_digest(&spec, x.digest);
 	int rc = dux_db_tx(dux_daemon_db(t->d), NULL, create_tx, &x);
 	if (rc < 0)
 		dux_reply_err(r, rc, "submitting the task");
 	else if (x.differs)
-		dux_reply_problem(r, 409, "idempotency-key-reused",
-				  "this Idempotency-Key was used before for another task (%s)", x.id);
+		dux_reply_problem(r, 422, "idempotency-key-reused",
+				  "this Idempotency-Key was used before for another request (task %s)",
+				  x.id);
 	else {
 		if (!x.existing)
 			assign_wake(t);
@@ -193,7 +203,9 @@ static int cancel_tx(dux_db_conn_t *c, void *arg)
 	PQclear(res);
 	if (!x->found || (strcmp(x->state, "queued") && strcmp(x->state, "running")))
 		return 0;
-	return task_end(c, x->id, "cancelled", "cancelled", "cancelled by its owner");
+	char detail[160];
+	snprintf(detail, sizeof detail, "cancelled by %s", x->caller);
+	return task_end(c, x->id, "cancelled", "cancelled", detail);
 }
 
 void api_task_cancel(dux_req_t *r, void *app)

@@ -10,9 +10,11 @@
  *   0.5 x reputation + 0.3 x free share of its slots + 0.2 x (1 - min(load1 / cores, 1))
  *   - 0.1 x (attempts it lost or was outvoted on in the last hour)
  *
- * Trust rule: a generic task asking one replica whose best node's reputation is below
- * tasks.trusted_reputation runs on two nodes of different wallets; judge.c adds a third when
- * those two disagree. */
+ * Trust rule: a generic task asking one replica runs on two nodes of different wallets as soon
+ * as a node chosen for it (first or retry) has a reputation below tasks.trusted_reputation;
+ * judge.c adds a third when those two do not agree and at least one output was valid. Paid
+ * calls run on one node of the provider: its own nodes share one wallet, so a second replica
+ * there would prove nothing, and the provider answers for its results through disputes. */
 #include "tasks.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +128,7 @@ int assign_task(tasks_t *t, dux_db_conn_t *c, const char *id)
 		r = best_node(t, c, id, &a, node, wallet, &rep);
 		if (r < 0 || !*node)
 			break;
-		if (a.attempts == 0 && a.replicas_asked == 1 && a.replicas == 1 &&
+		if (a.replicas_asked == 1 && a.replicas == 1 &&
 		    strcmp(a.kind, "generic") == 0 && rep < t->cfg.trusted_reputation) {
 			a.replicas = 2;
 			r = raise_replicas(c, id, a.replicas);

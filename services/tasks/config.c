@@ -12,6 +12,13 @@ static int role_check(tasks_t *t, char *err, size_t len)
 		snprintf(err, len, "tasks.role: expected scheduler, executor or both, got \"%s\"", role);
 		return DUX_EINVAL;
 	}
+	if (t->scheduler && (!*t->cfg.escrow_token || !*t->cfg.registry_token)) {
+		snprintf(err, len, "tasks.%s: required in role %s: a service token (or %s_file), or"
+				   " providers are never paid and nodes never rated",
+			 *t->cfg.escrow_token ? "registry_token" : "escrow_token", role,
+			 *t->cfg.escrow_token ? "registry_token" : "escrow_token");
+		return DUX_EINVAL;
+	}
 	if (t->executor && !*t->cfg.node_key_file) {
 		snprintf(err, len, "tasks.node_key_file: required in role %s: the node's Ed25519 key"
 				   " (duxctl node init)", role);

@@ -6,6 +6,7 @@
 #include <dux/text.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool refuse(dux_req_t *r, const char *field, const char *fmt, ...)
@@ -20,7 +21,7 @@ static bool refuse(dux_req_t *r, const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	dux_reply_problem_ext(r, 422, "invalid-field", ext, "%s: %s", field, msg);
+	dux_reply_problem_ext(r, 400, "invalid-field", ext, "%s: %s", field, msg);
 	return false;
 }
 
@@ -159,6 +160,27 @@ bool spec_read(tasks_t *t, dux_req_t *r, const cJSON *body, bool with_code, task
 		s.input = "";
 	*ret = s;
 	return true;
+}
+
+void spec_digest(const task_spec_t *s, char ret[65])
+{
+	char code[65], input[65];
+	sha256_hex(s->code, strlen(s->code), code);
+	sha256_hex(s->input, strlen(s->input), input);
+	char *fmt = cJSON_PrintUnformatted(s->output_format);
+	size_t n = 512 + (fmt ? strlen(fmt) : 0);
+	char *text = malloc(n);
+	if (text) {
+		snprintf(text, n, "generic\n%s\n%s\n%s\n%llu\n%u\n%lld\n%d\n%lld\n%s",
+			 s->runtime_name, code, input, (unsigned long long)s->memory_bytes,
+			 s->cpu_milli, (long long)s->timeout_s, s->network, (long long)s->replicas,
+			 fmt ? fmt : "");
+		sha256_hex(text, strlen(text), ret);
+	} else {
+		ret[0] = '\0'; /* matches no stored digest: a repeat is refused, never misanswered */
+	}
+	free(text);
+	free(fmt);
 }
 
 void spec_clear(task_spec_t *s)

@@ -2,6 +2,7 @@
  * leases and retries (sched_run), the escrow step of paid tasks that ended (settle_run), and
  * the outcomes the registry's reputation is made of (outcome_run). */
 #include "tasks.h"
+#include <dux/json.h>
 #include <dux/log.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +72,8 @@ static int sched_task_tx(dux_db_conn_t *c, void *arg)
 		return r;
 	const char *q[] = {x->id, qt};
 	r = dux_db_exec(c,
-		"SELECT created_at < now() - make_interval(secs => $2::int) AND (SELECT count(*)"
+		"SELECT greatest(created_at, (SELECT max(finished_at) FROM attempts WHERE"
+		" task_id = $1)) < now() - make_interval(secs => $2::int) AND (SELECT count(*)"
 		" FROM attempts WHERE task_id = $1 AND state IN ('offered', 'running', 'reported'))"
 		" < replicas, replicas FROM tasks WHERE id = $1 AND state IN ('queued', 'running')",
 		2, q, &res);
@@ -79,8 +81,8 @@ static int sched_task_tx(dux_db_conn_t *c, void *arg)
 		return r;
 	bool starved = PQntuples(res) == 1 && dux_db_bool(res, 0, 0);
 	char detail[160];
-	snprintf(detail, sizeof detail, "no eligible node within tasks.queue_timeout (%s s) for %s"
-		 " replica(s) on nodes of different wallets", qt,
+	snprintf(detail, sizeof detail, "no eligible node came within tasks.queue_timeout (%s s)"
+		 " for %s replica(s) on nodes of different wallets", qt,
 		 PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "?");
 	PQclear(res);
 	return starved ? task_end(c, x->id, "failed", "no-eligible-node", detail) : 0;
@@ -118,6 +120,14 @@ int sched_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 		0, NULL, NULL);
 	if (offered)
 		assign_wake(t);
+	if (r == 0) { /* counters past the window cannot come again: dux_req_signed refuses them */
+		char oldest[24];
+		snprintf(oldest, sizeof oldest, "%lld",
+			 (long long)(dux_now_us() / 1000 - 2 * SIGNED_WINDOW_S * 1000));
+		const char *q[] = {oldest};
+		r = dux_db_execp(c, "sched_prune", "DELETE FROM seen_counters WHERE counter <"
+				 " $1::bigint", 1, q, NULL);
+	}
 	return r < 0 ? r : 0;
 }
 

@@ -157,7 +157,7 @@ int judge_task(tasks_t *t, dux_db_conn_t *c, const char *id)
 	if (k.best_votes + to_come >= majority)
 		return 0;
 	if (strcmp(k.kind, "generic") == 0 && k.replicas_asked == 1 && k.replicas == 2 &&
-	    k.reported == 2) {
+	    k.reported == 2 && k.valid > 0) {
 		const char *p[] = {id};
 		r = dux_db_exec(c, "UPDATE tasks SET replicas = 3, updated_at = now() WHERE id = $1",
 				1, p, NULL);

@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 		.schema = "tasks",
 		.default_port = 8105,
 		.default_bus = "tcp://127.0.0.1:7105",
+		/* 1 MiB of code, input or output, escaped in JSON, plus 64 KiB of stderr */
+		.default_max_body = "4194304",
 		.events_scopes = DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN, /* owners, nodes, wallets */
 		.opts = options,
 		.cfg = &tasks.cfg,

@@ -1,12 +1,13 @@
 /* signed.c - executors authenticate with their node key, as they do with the registry: every
  * request is signed (dux_req_signed), the key is the one the registry announced for the node,
- * and each counter is accepted once, strictly increasing per node. */
+ * and each counter (the sender's clock in ms, within SIGNED_WINDOW_S of ours) is accepted once
+ * per node (sql/002_seen_counters.sql says why not "strictly increasing"). */
 #include "tasks.h"
 #include <dux/sign.h>
 #include <stdio.h>
 #include <string.h>
 
-#define SIGNED_WINDOW_S 300 /* the sender's counter is its clock: this far off at most */
+
 
 static int node_key(dux_db_conn_t *c, const char *node_id, dux_key_t **ret, bool *ret_usable)
 {
@@ -62,8 +63,8 @@ bool signed_admit(tasks_t *t, dux_req_t *r, dux_db_conn_t *c, const char *node_i
 	snprintf(cs, sizeof cs, "%lld", (long long)counter);
 	const char *p[] = {node_id, cs};
 	PGresult *res;
-	rc = dux_db_execp(c, "signed_counter", "UPDATE nodes SET counter = $2::bigint"
-			  " WHERE id = $1 AND counter < $2::bigint", 2, p, &res);
+	rc = dux_db_execp(c, "signed_counter", "INSERT INTO seen_counters (node_id, counter)"
+			  " VALUES ($1, $2::bigint) ON CONFLICT DO NOTHING", 2, p, &res);
 	if (rc < 0) {
 		dux_reply_err(r, rc, "recording the request");
 		return false;
@@ -71,7 +72,7 @@ bool signed_admit(tasks_t *t, dux_req_t *r, dux_db_conn_t *c, const char *node_i
 	ok = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	if (!ok)
-		dux_reply_problem(r, 409, "replayed", "%s must exceed the last one accepted from this"
-			" node", DUX_HDR_COUNTER);
+		dux_reply_problem(r, 409, "replayed", "this node already sent a request with %s %s",
+				  DUX_HDR_COUNTER, cs);
 	return ok;
 }

@@ -94,8 +94,19 @@ typedef struct {
  * sandbox section's limits. Replies 400/422 and returns false on bad input. */
 bool spec_read(tasks_t *t, dux_req_t *r, const cJSON *body, bool with_code, task_spec_t *ret);
 void spec_clear(task_spec_t *s);
+/* What an Idempotency-Key stands for: SHA-256 hex of everything the task asks. */
+void spec_digest(const task_spec_t *s, char ret[65]);
 /* Checks an output_format member (NULL: text/plain). A copy, or NULL with why written. */
 cJSON *format_read(const cJSON *v, char *why, size_t len);
+
+/* ---- api_tasks.c: Idempotency-Key */
+
+/* 1..128 of letters, digits and . _ : - (or absent); replies 400 and returns false when not. */
+bool idem_ok(dux_req_t *r, const char *idem);
+/* 1 and the task's id when owner used idem before (*ret_differs: for another request than
+ * digest; *ret_unfunded (may be NULL): a call still waiting for its escrow), 0 when not. */
+int idem_lookup(dux_db_conn_t *c, const char *owner, const char *idem, const char *digest,
+		char id[TASK_ID_LEN + 1], bool *ret_differs, bool *ret_unfunded);
 
 /* ---- tasks_db.c: rows and transitions */
 
@@ -137,8 +148,10 @@ void nodeview_stop(tasks_t *t);
 
 /* ---- signed.c: requests signed by a node key */
 
-/* Admits a request signed by node node_id of the view (its key, counter strictly above the
- * last accepted, within tasks' window). Replies and returns false when refused. */
+#define SIGNED_WINDOW_S 300 /* the sender's counter is its clock: this far off at most */
+
+/* Admits a request signed by node node_id of the view (its key; a counter within the window
+ * and not seen before from it). Replies and returns false when refused. */
 bool signed_admit(tasks_t *t, dux_req_t *r, dux_db_conn_t *c, const char *node_id);
 
 /* ---- jobs.c */

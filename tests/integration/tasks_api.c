@@ -206,26 +206,26 @@ static void test_bad_input(void **state)
 		long status;
 		const char *field;
 	} cases[] = {
-		{"{\"code\":\"echo\"}", 422, "runtime"},
-		{"{\"runtime\":\"ruby\",\"code\":\"x\"}", 422, "runtime"},
-		{"{\"runtime\":\"bash\"}", 422, "code"},
-		{"{\"runtime\":\"bash\",\"code\":7}", 422, "code"},
-		{"{\"runtime\":\"bash\",\"code\":\"x\",\"replicas\":6}", 422, "replicas"},
-		{"{\"runtime\":\"bash\",\"code\":\"x\",\"replicas\":1.5}", 422, "replicas"},
+		{"{\"code\":\"echo\"}", 400, "runtime"},
+		{"{\"runtime\":\"ruby\",\"code\":\"x\"}", 400, "runtime"},
+		{"{\"runtime\":\"bash\"}", 400, "code"},
+		{"{\"runtime\":\"bash\",\"code\":7}", 400, "code"},
+		{"{\"runtime\":\"bash\",\"code\":\"x\",\"replicas\":6}", 400, "replicas"},
+		{"{\"runtime\":\"bash\",\"code\":\"x\",\"replicas\":1.5}", 400, "replicas"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"memory_limit\":\"64g\"}}",
-		 422, "resources.memory_limit"},
+		 400, "resources.memory_limit"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"cpu_limit\":\"9\"}}",
-		 422, "resources.cpu_limit"},
-		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"timeout\":0}}", 422,
+		 400, "resources.cpu_limit"},
+		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"timeout\":0}}", 400,
 		 "resources.timeout"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"network_access\":true}}",
-		 422, "resources.network_access"},
-		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"gpu\":1}}", 422,
+		 400, "resources.network_access"},
+		{"{\"runtime\":\"bash\",\"code\":\"x\",\"resources\":{\"gpu\":1}}", 400,
 		 "resources"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"output_format\":{\"schema\":"
-		 "{\"pattern\":\"a\"}}}", 422, "output_format"},
+		 "{\"pattern\":\"a\"}}}", 400, "output_format"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"output_format\":{\"content_type\":"
-		 "\"image/png\"}}", 422, "output_format"},
+		 "\"image/png\"}}", 400, "output_format"},
 		{"{\"runtime\":\"bash\",\"code\":\"x\",\"colour\":1}", 400, "colour"},
 		{"[1]", 400, NULL},
 	};
@@ -248,7 +248,7 @@ static void test_bad_input(void **state)
 	assert_string_equal(before, after);
 }
 
-/* The same Idempotency-Key and body gives the same task; another body a 409. */
+/* The same Idempotency-Key and body gives the same task; another body a 422. */
 static void test_idempotency_key(void **state)
 {
 	(void)state;
@@ -264,7 +264,10 @@ static void test_idempotency_key(void **state)
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	tu_bash(body, sizeof body, "echo twice", NULL);
-	assert_int_equal(th_call(T.url, "POST", "/v1/tasks", T.user, key, body, NULL), 409);
+	assert_int_equal(th_call(T.url, "POST", "/v1/tasks", T.user, key, body, NULL), 422);
+	/* the same code with other resources is another request too */
+	tu_bash(body, sizeof body, "echo once", ",\"resources\":{\"timeout\":7}");
+	assert_int_equal(th_call(T.url, "POST", "/v1/tasks", T.user, key, body, NULL), 422);
 }
 
 /* The events of a task's life, in order, in GET /v1/events (services only). */

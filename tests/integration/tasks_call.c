@@ -207,12 +207,12 @@ static void test_payment_refused(void **state)
 	snprintf(body, sizeof body, "{\"service_id\":\"%s\",\"user_wallet\":\"%s\"}", svc,
 		 poor.addr);
 	cJSON *p = NULL;
-	assert_int_equal(th_call(T.url, "POST", "/v1/calls", poor.auth, NULL, body, &p), 402);
+	assert_int_equal(th_call(T.url, "POST", "/v1/calls", poor.auth, NULL, body, &p), 422);
 	assert_non_null(strstr(eu_str(p, "type"), "payment-failed"));
 	cJSON_Delete(p);
 	/* someone else's account: the wallet refuses it through the escrow */
 	snprintf(body, sizeof body, "{\"service_id\":\"%s\",\"user_wallet\":\"%s\"}", svc, U.addr);
-	assert_int_equal(th_call(T.url, "POST", "/v1/calls", poor.auth, NULL, body, NULL), 402);
+	assert_int_equal(th_call(T.url, "POST", "/v1/calls", poor.auth, NULL, body, NULL), 422);
 	snprintf(body, sizeof body, "{\"service_id\":\"svc_%032d\",\"user_wallet\":\"%s\"}", 0,
 		 U.addr);
 	assert_int_equal(th_call(T.url, "POST", "/v1/calls", U.auth, NULL, body, NULL), 404);

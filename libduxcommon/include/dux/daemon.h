@@ -48,6 +48,9 @@ typedef struct {
 	const char *schema;  /* PostgreSQL schema it owns */
 	uint16_t default_port;
 	const char *default_bus; /* "tcp://127.0.0.1:7101"; "" = publishes nothing */
+	/* http.max_body's default as text, for a daemon whose requests carry more than 64 KiB
+	 * ("4194304"); NULL = the library's. */
+	const char *default_max_body;
 	/* Scopes that may read GET /v1/events (0 = anyone): a daemon whose events carry private
 	 * data admits only services and admins. */
 	unsigned events_scopes;
