@@ -5,8 +5,10 @@
 # uses duxctl to create two demo nodes under var/demo/, register them with duxos-registry, send a
 # heartbeat from each, list the nodes and show one; then opens two wallet accounts, credits one
 # from the faucet, pays the other, and shows balances, history and the ledger check. Safe to run
-# again. Then the store and the escrow: the provider publishes its API, the user finds it and
-# pays for a call (held, released 95/5), the fund, the audit log's check, and the user's rating.
+# again. Then the store and the task engine: the provider publishes its API and its signed code,
+# the user finds it and calls it (the escrow holds the price, the provider's node runs the code
+# in the sandbox, the validated result releases it 95/5), the fund, the audit log's check, and
+# the user's rating.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -20,6 +22,8 @@ readonly REGISTRY=http://127.0.0.1:8101
 readonly WALLET=http://127.0.0.1:8102
 readonly ESCROW=http://127.0.0.1:8103
 readonly STORE=http://127.0.0.1:8104
+readonly TASKS=http://127.0.0.1:8105
+readonly AIRDROP=http://127.0.0.1:8106
 readonly DEMO_DIR=$REPO/var/demo
 
 WORD=""     # last word printed by run_word's command
@@ -92,6 +96,11 @@ check_escrow() {
 check_store() {
     curl -fsS -o /dev/null --max-time 5 "$STORE/readyz" ||
         die "duxos-store is not ready at $STORE (see var/log/store.log)"
+}
+
+check_tasks() {
+    curl -fsS -o /dev/null --max-time 5 "$TASKS/readyz" ||
+        die "duxos-tasks is not ready at $TASKS (see var/log/tasks.log)"
 }
 
 check_registry() {
@@ -192,28 +201,80 @@ demo_review() {
     run "$DUXCTL" --store "$STORE" store show "$SERVICE_ID" || die "duxctl store show failed"
 }
 
-# The seed's API Transaction Flow through the escrow: the user pays 10 FLOP into escrow for the
-# provider's API (the store's service), the task engine (a service token) releases it with the result's digest, 95%
-# goes to the provider and 5% to the community fund; then the fund and the audit log's check.
-demo_escrow() {
-    local key=$REPO/var/keys/auth.key.pem escrow_id
-    (umask 077 && "$DUXCTL" token mint --key "$key" --sub demo-tasks --scope service \
-        --ttl 3600 >"$DEMO_DIR/service.token") || die "duxctl token mint failed"
-    local -a user=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/user.token")
-    local -a tasks=("$DUXCTL" --escrow "$ESCROW" --token-file "$DEMO_DIR/service.token")
+# The seed's API Transaction Flow, end to end: the provider's executor node (the task engine's
+# own, var/keys/tasks-node.key) is registered on the provider's account; the provider publishes
+# the API's code as a bundle signed with its key (var/keys/provider-bundle.key.pem, which that
+# node trusts); the user calls the API through the task engine: the escrow holds 10 FLOP, the
+# node runs the code in the sandbox, the result is validated and the escrow released with its
+# digest, 95% to the provider and 5% to the community fund. Then the fund, the ledger's and the
+# audit log's checks. Idempotency keys make a second run change nothing.
+demo_call() {
+    local -a provider=("$DUXCTL" --tasks "$TASKS" --token-file "$DEMO_DIR/provider.token")
+    local -a user=("$DUXCTL" --tasks "$TASKS" --escrow "$ESCROW" --token-file "$DEMO_DIR/user.token")
     local -a admin=("$DUXCTL" --escrow "$ESCROW" --wallet "$WALLET" --token-file "$DEMO_DIR/admin.token")
-    run_word "${user[@]}" escrow create --api-id "$SERVICE_ID" --user-wallet "$USER_ADDR" \
-        --provider-wallet "$PROVIDER_ADDR" --amount 10 --idempotency-key demo-escrow ||
-        die "duxctl escrow create failed"
-    escrow_id=$WORD
-    printf 'the result of the call\n' >"$DEMO_DIR/result.txt"
-    run "${tasks[@]}" escrow release "$escrow_id" --result-file "$DEMO_DIR/result.txt" ||
-        die "duxctl escrow release failed"
+    local i escrow_id="" status=""
+    run "$DUXCTL" --registry "$REGISTRY" node register --key "$REPO/var/keys/tasks-node.key" \
+        --wallet "$PROVIDER_ADDR" --ip 127.0.0.1 --port 8105 --capability task_execution \
+        --cpu "$(nproc)" --memory 2048 || die "registering the task engine's node failed"
+    printf 'read -r line; printf "echo: %%s\\n" "$line"\n' >"$DEMO_DIR/echo.sh"
+    run "${provider[@]}" bundle publish "$SERVICE_ID" --key "$REPO/var/keys/provider-bundle.key.pem" \
+        --runtime bash --code "$DEMO_DIR/echo.sh" --version 1.0.0 || die "duxctl bundle publish failed"
+    for i in $(seq 50); do # the task engine learns the new wallet from the registry's events
+        "$DUXCTL" --tasks "$TASKS" --token-file "$DEMO_DIR/admin.token" executors 2>/dev/null |
+            awk -v a="$PROVIDER_ADDR" '$2 == "online" && $4 == a { found = 1 } END { exit !found }' &&
+            break
+        sleep 0.2
+    done
+    run "$DUXCTL" --tasks "$TASKS" --token-file "$DEMO_DIR/admin.token" executors ||
+        die "duxctl executors failed"
+    printf 'hello from the demo\n' >"$DEMO_DIR/input.txt"
+    run_word "${user[@]}" call "$SERVICE_ID" --input "$DEMO_DIR/input.txt" --from "$USER_ADDR" \
+        --idempotency-key demo-call || die "the paid call failed (see var/log/tasks.log)"
+    escrow_id=$("${user[@]}" --json task list --kind call --limit 1 |
+        grep -o '"escrow_id":"esc_[0-9a-f]*"' | head -n 1 | cut -d'"' -f4) || true
+    [[ -n $escrow_id ]] || die "the call's task names no escrow"
+    for i in $(seq 50); do # the task engine releases the escrow right after validating
+        status=$("${user[@]}" --json escrow show "$escrow_id" | grep -o '"status":"[a-z]*"' |
+            head -n 1 | cut -d'"' -f4) || true
+        [[ $status == released ]] && break
+        sleep 0.2
+    done
     run "${user[@]}" escrow show "$escrow_id" || die "duxctl escrow show failed"
+    [[ $status == released ]] || die "the escrow of the call was not released (see var/log/tasks.log)"
     sleep 1.5 # the escrow reads the fund's balance from the wallet every second
     run "$DUXCTL" --escrow "$ESCROW" fund || die "duxctl fund failed"
     run "${admin[@]}" wallet check || die "the ledger check failed"
     run "${admin[@]}" audit verify || die "the audit log does not verify"
+}
+
+# The airdrop: the paid call put 0.5 FLOP into the community fund, the local cluster's threshold
+# (deploy/config/airdrop.yaml). Its status and a dry run; when nodes have validated work (task
+# events of duxos-tasks), the round it proposed is approved by two of the local approver keys
+# (var/keys/airdrop-approver-N.key.pem) and paid.
+demo_airdrop() {
+    local -a air=("$DUXCTL" --token-file "$DEMO_DIR/admin.token")
+    local i round=""
+    if ! curl -fsS -o /dev/null --max-time 5 "$AIRDROP/readyz" 2>/dev/null; then
+        printf '(duxos-airdrop is not running: skipped)\n'
+        return 0
+    fi
+    run "${air[@]}" airdrop status || die "duxctl airdrop status failed"
+    run "${air[@]}" airdrop dry-run || die "duxctl airdrop dry-run failed"
+    for i in $(seq 25); do
+        round=$("$DUXCTL" --json airdrop rounds --status proposed --limit 1 |
+            grep -o '"id":"adr_[0-9a-f]*"' | head -n 1 | cut -d'"' -f4) || true
+        [[ -n $round ]] && break
+        sleep 0.2
+    done
+    if [[ -z $round ]]; then
+        printf '(no round proposed: no node has validated work yet, which duxos-tasks reports)\n'
+        return 0
+    fi
+    run "$DUXCTL" airdrop approve "$round" --key "$REPO/var/keys/airdrop-approver-1.key.pem" ||
+        die "duxctl airdrop approve failed"
+    run "$DUXCTL" airdrop approve "$round" --key "$REPO/var/keys/airdrop-approver-2.key.pem" ||
+        die "duxctl airdrop approve failed"
+    run "$DUXCTL" airdrop rounds "$round" || die "duxctl airdrop rounds failed"
 }
 
 # Bearer tokens for a demo user, provider and admin, minted with the deployment's key, so that
@@ -264,9 +325,12 @@ main() {
     step "The store: the provider publishes its API, the user finds it"
     check_store
     demo_store
-    step "The escrow: the user pays for an API call, the task engine releases it 95/5"
+    step "A paid API call: escrow, the provider's node runs it in the sandbox, validated, 95/5"
     check_escrow
-    demo_escrow
+    check_tasks
+    demo_call
+    step "The airdrop: the fund crossed the local threshold; status, dry run, approvals"
+    demo_airdrop
     step "The store counted the paid call: the user rates the API"
     demo_review
     step "Bearer tokens for calling the API by hand (valid 24 h)"

@@ -88,17 +88,85 @@ ensure_keys() {
 
 # The tokens daemons use with each other, minted from the deployment's key at every start
 # (valid 30 days, scope service): the escrow's for the wallet, the store's for the wallet (who
-# owns a provider address) and for the escrow's events.
+# owns a provider address) and for the escrow's events, the task engine's for the registry
+# (outcomes, events) and the escrow (releases, refunds), the escrow's for the task engine
+# (validated results).
 mint_service_tokens() {
     local duxctl=$BUILD_DIR/bin/duxctl pair sub out
     [[ -x $duxctl ]] || return 0
-    for pair in escrow-wallet store-wallet store-escrow; do
+    for pair in escrow-wallet store-wallet store-escrow tasks-registry tasks-escrow escrow-tasks; do
         sub=duxos-${pair%%-*}
         out=$KEY_DIR/$pair.token
         (umask 077 && "$duxctl" token mint --key "$KEY_DIR/auth.key.pem" --sub "$sub" \
             --scope service --ttl 2592000 >"$out.new") || die "duxctl could not mint $out"
         mv -f -- "$out.new" "$out"
     done
+}
+
+# The airdrop's own keys and token, made once (keys) or at every start (token): its audit-log
+# signing key, the local cluster's three approver keys (demo.sh approves with them; their public
+# halves reach the daemon as DUXOS_AIRDROP_APPROVERS), and its service token (sub duxos-airdrop,
+# which the escrow's escrow.fund_payers admits).
+airdrop_setup() {
+    local duxctl=$BUILD_DIR/bin/duxctl key n pubs=()
+    for key in "$KEY_DIR/airdrop-audit.key.pem" "$KEY_DIR"/airdrop-approver-{1,2,3}.key.pem; do
+        if [[ ! -f $key ]]; then
+            note "generating the airdrop's key $key"
+            (umask 077 && openssl genpkey -algorithm ed25519 -out "$key") ||
+                die "openssl could not generate an Ed25519 key"
+        fi
+        chmod 600 "$key"
+    done
+    for n in 1 2 3; do
+        pubs+=("$(openssl pkey -in "$KEY_DIR/airdrop-approver-$n.key.pem" -pubout -outform DER |
+            tail -c 32 | basenc --base64url | tr -d '=\n')") || die "cannot read approver key $n"
+    done
+    export DUXOS_AIRDROP_APPROVERS
+    DUXOS_AIRDROP_APPROVERS=$(IFS=,; printf '%s' "${pubs[*]}")
+    [[ -x $duxctl ]] || return 0
+    (umask 077 && "$duxctl" token mint --key "$KEY_DIR/auth.key.pem" --sub duxos-airdrop \
+        --scope service --ttl 2592000 >"$KEY_DIR/airdrop-service.token.new") ||
+        die "duxctl could not mint the airdrop's token"
+    mv -f -- "$KEY_DIR/airdrop-service.token.new" "$KEY_DIR/airdrop-service.token"
+}
+
+# The task engine's own keys, made once: the executor node's identity (var/keys/tasks-node.key,
+# registered with the registry once it runs: register_tasks_node) and the local provider's
+# bundle-signing key, whose public half the executor trusts (DUXOS_TASKS_BUNDLE_KEYS): demo.sh
+# signs the demo API's code with it.
+tasks_setup() {
+    local duxctl=$BUILD_DIR/bin/duxctl bundle=$KEY_DIR/provider-bundle.key.pem
+    [[ -x $duxctl ]] || return 0
+    if [[ ! -f $KEY_DIR/tasks-node.key ]]; then
+        note "generating the task engine's node key $KEY_DIR/tasks-node.key"
+        "$duxctl" node init --key "$KEY_DIR/tasks-node.key" >/dev/null ||
+            die "duxctl node init failed"
+    fi
+    if [[ ! -f $bundle ]]; then
+        note "generating the local provider's bundle-signing key $bundle"
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$bundle") ||
+            die "openssl could not generate an Ed25519 key"
+    fi
+    export DUXOS_TASKS_BUNDLE_KEYS
+    DUXOS_TASKS_BUNDLE_KEYS=$(openssl pkey -in "$bundle" -pubout -outform DER | tail -c 32 |
+        basenc --base64url | tr -d '=\n') || die "cannot read $bundle"
+}
+
+# The executor of the task engine claims work as a node of the registry: registered on its own
+# payout address (made once, offline) with the capability task_execution. demo.sh registers it
+# again on the demo provider's account, so that it runs that provider's paid calls.
+register_tasks_node() {
+    local duxctl=$BUILD_DIR/bin/duxctl addr=$KEY_DIR/tasks-node.address
+    [[ -x $duxctl && -f $KEY_DIR/tasks-node.key ]] || return 0
+    daemon_pid tasks >/dev/null && daemon_pid registry >/dev/null || return 0
+    if [[ ! -s $addr ]]; then
+        "$duxctl" address new --key "$KEY_DIR/tasks-node.wallet.key" | tail -n 1 |
+            awk '{print $NF}' >"$addr" || die "duxctl address new failed"
+    fi
+    "$duxctl" --registry http://127.0.0.1:8101 node register --key "$KEY_DIR/tasks-node.key" \
+        --wallet "$(<"$addr")" --ip 127.0.0.1 --port 8105 --capability task_execution \
+        --cpu "$(nproc)" --memory 2048 >/dev/null 2>&1 ||
+        note "the task engine's node is already registered (kept as it is)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -254,6 +322,8 @@ main() {
     start_postgres
     ensure_keys
     mint_service_tokens
+    airdrop_setup
+    tasks_setup
     local entry
     for entry in "${DAEMONS[@]}"; do
         # shellcheck disable=SC2086 # entry is "short port bus"
@@ -266,6 +336,7 @@ main() {
         exit 1
     fi
     wait_all_ready
+    register_tasks_node
     print_summary
     ((FAILED == 0)) || die "$FAILED daemon(s) failed to start; see the messages above"
 }

@@ -1,4 +1,4 @@
-/* call.c - one request to the command's server (the registry or the wallet) through
+/* call.c - one request to the command's server (the registry, the wallet, ...) through
  * dux_client, and what its answer means for the exit status: 2xx with a JSON object is
  * success, 4xx a refusal (1), anything else the server's failure (3). Refusals are printed
  * from the RFC 9457 problem body. */
@@ -89,8 +89,9 @@ static int judge(const ctl_t *ctl, const dux_client_resp_t *resp)
 			ctl->server_name, s);
 }
 
-int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char *const *headers,
-	     const char *body, dux_client_resp_t *ret)
+/* ctl_call; keep: a refusal's answer goes to ret as well. */
+static int call(const ctl_t *ctl, const char *method, const char *path,
+		const char *const *headers, const char *body, bool keep, dux_client_resp_t *ret)
 {
 	dux_client_t *c = NULL;
 	dux_client_resp_t resp = {0};
@@ -116,7 +117,7 @@ int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char 
 		rc = ctl_fail(CTL_EXIT_LOCAL, "request to %s failed: %s", base, dux_strerror(r));
 	else
 		rc = judge(ctl, &resp);
-	if (rc == CTL_OK) {
+	if (rc == CTL_OK || (keep && rc == CTL_EXIT_REFUSED)) {
 		*ret = resp;
 		memset(&resp, 0, sizeof resp);
 	}
@@ -125,4 +126,16 @@ out:
 	dux_client_free(c);
 	free(base);
 	return rc;
+}
+
+int ctl_call(const ctl_t *ctl, const char *method, const char *path, const char *const *headers,
+	     const char *body, dux_client_resp_t *ret)
+{
+	return call(ctl, method, path, headers, body, false, ret);
+}
+
+int ctl_call_keep(const ctl_t *ctl, const char *method, const char *path,
+		  const char *const *headers, const char *body, dux_client_resp_t *ret)
+{
+	return call(ctl, method, path, headers, body, true, ret);
 }

@@ -33,6 +33,7 @@ enum {
 #define CTL_DEFAULT_WALLET "http://127.0.0.1:8102"
 #define CTL_DEFAULT_ESCROW "http://127.0.0.1:8103"
 #define CTL_DEFAULT_STORE "http://127.0.0.1:8104"
+#define CTL_DEFAULT_TASKS "http://127.0.0.1:8105"
 #define CTL_DEFAULT_TIMEOUT 10 /* seconds */
 #define CTL_MAX_TIMEOUT 3600 /* seconds */
 #define CTL_MAX_CAPABILITIES 16 /* the registry's own limit */
@@ -40,7 +41,14 @@ enum {
 typedef struct ctl ctl_t;
 
 /* The daemon a command talks to (CTL_OFFLINE: none). */
-typedef enum { CTL_OFFLINE, CTL_REGISTRY, CTL_WALLET, CTL_ESCROW, CTL_STORE } ctl_server_t;
+typedef enum {
+	CTL_OFFLINE,
+	CTL_REGISTRY,
+	CTL_WALLET,
+	CTL_ESCROW,
+	CTL_STORE,
+	CTL_TASKS
+} ctl_server_t;
 
 /* One entry of the command table in main.c. */
 typedef struct {
@@ -59,12 +67,13 @@ struct ctl {
 	const char *wallet; /* the wallet's base URL, likewise */
 	const char *escrow; /* the escrow's base URL, likewise */
 	const char *store; /* the store's base URL, likewise */
+	const char *tasks; /* the task engine's (duxos-tasks) base URL, likewise */
 	const char *token; /* bearer token or NULL */
 	bool json; /* print the server's JSON as-is */
 	long timeout_s;
 	const ctl_cmd_t *cmd; /* the command running, for its usage line */
-	const char *url; /* the base URL of cmd's server (registry, wallet, escrow or store) */
-	const char *server_name; /* "registry", "wallet", "escrow", "store": for messages */
+	const char *url; /* the base URL of cmd's server (registry, wallet, escrow, store, tasks) */
+	const char *server_name; /* "registry", "wallet", "escrow", "store", "task engine" */
 };
 
 /* main.c: the usage line of the global options. */
@@ -129,6 +138,11 @@ DUX_MUST_USE int ctl_positionals(const ctl_t *ctl, int argc, char **argv, int wa
  * otherwise prints why and returns 1 (4xx), 3 (transport, 5xx, malformed) or 4 (memory). */
 DUX_MUST_USE int ctl_call(const ctl_t *ctl, const char *method, const char *path,
 			  const char *const *headers, const char *body, dux_client_resp_t *ret);
+/* ctl_call, except that a refusal (4xx, returns 1) fills ret too, with the problem document,
+ * so that the caller may read its extension members; clear it with dux_client_resp_clear. */
+DUX_MUST_USE int ctl_call_keep(const ctl_t *ctl, const char *method, const char *path,
+			       const char *const *headers, const char *body,
+			       dux_client_resp_t *ret);
 /* The path component of the server URL without a trailing '/', "" when there is none:
  * signed requests cover the path exactly as sent. Borrowed from ctl->url; len in ret_len. */
 const char *ctl_base_path(const ctl_t *ctl, size_t *ret_len);
@@ -309,6 +323,38 @@ DUX_MUST_USE int store_check_price(const ctl_t *ctl, const char *opt, const char
 DUX_MUST_USE int store_check_text(const ctl_t *ctl, const char *opt, const char *s, size_t max,
 				  bool nonempty, bool multiline);
 
+/* ---- task.c: what the task engine's commands share (task, call, bundle, executors) ------ */
+
+#define TASK_ID_LEN 36 /* "tsk_" + 32 lowercase hex */
+#define TASK_TEXT_MAX (1u << 20) /* bytes of code or input: the task engine's bound */
+
+/* Whether s is a task id: "tsk_" + 32 lowercase hex. */
+bool task_id_ok(const char *s);
+/* A task id, or a usage error naming what. */
+DUX_MUST_USE int task_check_id(const ctl_t *ctl, const char *what, const char *s);
+/* bash, python or node (the sandbox's runtimes; the engine's allowed_commands may be fewer). */
+DUX_MUST_USE int task_check_runtime(const ctl_t *ctl, const char *s);
+/* An Idempotency-Key as the task engine takes it: 1 to 128 of letters, digits and . _ : - */
+DUX_MUST_USE int task_check_idem(const ctl_t *ctl, const char *key);
+/* Reads the file at path (the value of opt) as text into *ret, caller frees: at most
+ * TASK_TEXT_MAX bytes of UTF-8 without NUL and, when strict, without control characters but
+ * tab and new line (what the engine takes as code and input). A usage error naming opt when
+ * it is not such text, CTL_EXIT_LOCAL when it cannot be read; *ret is set only on success. */
+DUX_MUST_USE int task_read_text(const ctl_t *ctl, const char *opt, const char *path, bool strict,
+				char **ret);
+/* --output-format: a JSON object ({"content_type": ..., "schema": ...}, the engine judges it),
+ * or the short forms text/plain and application/json. Into *ret (caller cJSON_Deletes). */
+DUX_MUST_USE int task_parse_format(const ctl_t *ctl, const char *s, cJSON **ret);
+/* Whether the task (a task's JSON) has ended: succeeded, failed or cancelled. */
+bool task_ended(const cJSON *task);
+/* The exit status of a task as answered in resp, and what to print: its output on stdout when
+ * it succeeded (0); the state, reason and detail on stderr when it failed or was cancelled
+ * (1); when it has not ended, that it still runs after waited ("30 s") (3). --json prints the
+ * answer as is instead, with the same status. */
+int task_outcome(const ctl_t *ctl, const dux_client_resp_t *resp, const char *waited);
+/* Text a task wrote, for a terminal: new lines and tabs kept, other control characters '?'. */
+void task_print_text(FILE *f, const char *s);
+
 /* ---- commands ----------------------------------------------------------------------------- */
 
 int node_init(ctl_t *ctl, int argc, char **argv);
@@ -344,5 +390,21 @@ int store_show(ctl_t *ctl, int argc, char **argv);
 int store_publish(ctl_t *ctl, int argc, char **argv);
 int store_delist(ctl_t *ctl, int argc, char **argv);
 int store_review(ctl_t *ctl, int argc, char **argv);
+/* the task engine, duxos-tasks (--tasks URL) */
+int task_submit(ctl_t *ctl, int argc, char **argv);
+int task_show(ctl_t *ctl, int argc, char **argv);
+int task_list(ctl_t *ctl, int argc, char **argv);
+int task_logs(ctl_t *ctl, int argc, char **argv);
+int task_cancel(ctl_t *ctl, int argc, char **argv);
+int call_service(ctl_t *ctl, int argc, char **argv);
+int bundle_publish(ctl_t *ctl, int argc, char **argv);
+int bundle_show(ctl_t *ctl, int argc, char **argv);
+int executors_list(ctl_t *ctl, int argc, char **argv);
+/* airdrop.c: the airdrop daemon (its URL: --airdrop, DUXOS_AIRDROP_URL or 127.0.0.1:8106) */
+int airdrop_status(ctl_t *ctl, int argc, char **argv);
+int airdrop_eligibility(ctl_t *ctl, int argc, char **argv);
+int airdrop_dry_run(ctl_t *ctl, int argc, char **argv);
+int airdrop_rounds(ctl_t *ctl, int argc, char **argv);
+int airdrop_approve(ctl_t *ctl, int argc, char **argv);
 
 #endif

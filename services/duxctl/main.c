@@ -96,12 +96,52 @@ static const ctl_cmd_t commands[] = {
 	 "its owner or an admin: take a service out of the search (it stays readable)", CTL_STORE},
 	{"store", "review", store_review, "SERVICE_ID --stars 1-5 [--text TEXT]",
 	 "rate a service you paid a call of (a second review replaces the first)", CTL_STORE},
+	{"task", "submit", task_submit,
+	 "--runtime bash|python|node --code FILE [--input FILE] [--memory 512m] [--cpu 1.0]"
+	 " [--timeout S] [--network] [--replicas N] [--output-format JSON] [--idempotency-key K]"
+	 " [--wait SECONDS]",
+	 "run a program in a node's sandbox (--wait: print its output; the id is printed last)",
+	 CTL_TASKS},
+	{"task", "show", task_show, "TASK_ID", "show one task: state, attempts, output",
+	 CTL_TASKS},
+	{"task", "list", task_list,
+	 "[--state S] [--kind generic|call] [--service ID] [--owner SUB] [--limit N] [--cursor C]"
+	 " [--all]",
+	 "list tasks, newest first (yours; services and admins see all; --all follows every page)",
+	 CTL_TASKS},
+	{"task", "logs", task_logs, "TASK_ID", "stdout and stderr of every attempt of a task",
+	 CTL_TASKS},
+	{"task", "cancel", task_cancel, "TASK_ID", "cancel a task that has not ended", CTL_TASKS},
+	{"call", NULL, call_service,
+	 "SERVICE_ID [--input FILE] --from ADDR [--wait-ms MS] [--idempotency-key K]",
+	 "pay for one call of a store service from ADDR and print its output", CTL_TASKS},
+	{"bundle", "publish", bundle_publish,
+	 "SERVICE_ID --key FILE --runtime RT --code FILE --version V [--output-format JSON]",
+	 "provider: sign a service's code with an Ed25519 key and publish it (key printed last)",
+	 CTL_TASKS},
+	{"bundle", "show", bundle_show, "SERVICE_ID [--version V]",
+	 "the newest bundle of a service (or --version), without its code", CTL_TASKS},
+	{"executors", NULL, executors_list, "",
+	 "the nodes as the scheduler sees them: state, capacity, attempts held", CTL_TASKS},
+	{"airdrop", "status", airdrop_status, "[--airdrop URL]",
+	 "the airdrop: the fund followed, the open round, totals, configuration", CTL_OFFLINE},
+	{"airdrop", "eligibility", airdrop_eligibility, "NODE_ID [--airdrop URL]",
+	 "every eligibility criterion of a node, with its value and verdict", CTL_OFFLINE},
+	{"airdrop", "dry-run", airdrop_dry_run,
+	 "[--fund-balance FLOP] [--weighting equal|work] [--airdrop URL]",
+	 "the round the airdrop would propose now, without paying (token needed)", CTL_OFFLINE},
+	{"airdrop", "rounds", airdrop_rounds,
+	 "[ROUND_ID] [--status S] [--limit N] [--cursor C] [--airdrop URL]",
+	 "the public log of rounds, or one round with every recipient and approval", CTL_OFFLINE},
+	{"airdrop", "approve", airdrop_approve, "ROUND_ID --key FILE [--airdrop URL]",
+	 "sign a round's digest with an approver's Ed25519 key (rebuilt from its recipients)",
+	 CTL_OFFLINE},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 const char ctl_global_usage[] = "usage: duxctl [--registry URL] [--wallet URL] [--escrow URL] "
-				"[--store URL] [--token TOKEN | --token-file FILE] [--json] "
-				"[--timeout SECONDS] COMMAND [ARGS]";
+				"[--store URL] [--tasks URL] [--token TOKEN | --token-file FILE] "
+				"[--json] [--timeout SECONDS] COMMAND [ARGS]";
 
 /* A token read from --token-file: main's, for the whole run. */
 static char token_buf[DUX_TOKEN_MAX + 2];
@@ -111,8 +151,8 @@ static void help(FILE *f)
 	fprintf(f, "%s\n\n", ctl_global_usage);
 	fputs("The command-line client of a Dux_OS network: node identity, registration and\n"
 	      "heartbeats, the node registry, Flopcoin addresses, the wallet, escrows, the\n"
-	      "community fund, the escrow's audit log, the store's catalogue and bearer\n"
-	      "tokens.\n\n"
+	      "community fund, the escrow's audit log, the store's catalogue, the task\n"
+	      "engine (tasks, paid calls, code bundles) and bearer tokens.\n\n"
 	      "Global options (before the command):\n",
 	      f);
 	fprintf(f, "  --registry URL     registry base URL (env DUXOS_REGISTRY_URL, default %s)\n",
@@ -123,6 +163,8 @@ static void help(FILE *f)
 		CTL_DEFAULT_ESCROW);
 	fprintf(f, "  --store URL        store base URL (env DUXOS_STORE_URL, default %s)\n",
 		CTL_DEFAULT_STORE);
+	fprintf(f, "  --tasks URL        task engine base URL (env DUXOS_TASKS_URL, default %s)\n",
+		CTL_DEFAULT_TASKS);
 	fputs("  --token TOKEN      bearer token sent to the server (env DUXOS_TOKEN)\n"
 	      "  --token-file FILE  read the bearer token from FILE (first line) instead\n"
 	      "  --json             print the server's JSON as-is, one document, for scripts\n",
@@ -140,9 +182,11 @@ static void help(FILE *f)
 	      "  1  the server refused the request (4xx);\n"
 	      "     address validate, wallet validate: the address is not valid;\n"
 	      "     wallet check: the ledger does not hold;\n"
-	      "     audit verify: the audit log does not verify\n"
+	      "     audit verify: the audit log does not verify;\n"
+	      "     task submit --wait, call: the task failed or was cancelled\n"
 	      "  2  usage error: unknown command or option, missing or malformed argument\n"
-	      "  3  the server is unreachable, answered 5xx, or answered something unexpected\n"
+	      "  3  the server is unreachable, answered 5xx, or answered something unexpected;\n"
+	      "     task submit --wait, call: the task had not ended when the wait was over\n"
 	      "  4  local error: key or token file unreadable, cannot write a file,\n"
 	      "     out of memory\n",
 	      f);
@@ -239,6 +283,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		O_WALLET,
 		O_ESCROW,
 		O_STORE,
+		O_TASKS,
 		O_TOKEN,
 		O_TOKEN_FILE,
 		O_JSON,
@@ -250,6 +295,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		{"wallet", required_argument, NULL, O_WALLET},
 		{"escrow", required_argument, NULL, O_ESCROW},
 		{"store", required_argument, NULL, O_STORE},
+		{"tasks", required_argument, NULL, O_TASKS},
 		{"token", required_argument, NULL, O_TOKEN},
 		{"token-file", required_argument, NULL, O_TOKEN_FILE},
 		{"json", no_argument, NULL, O_JSON},
@@ -269,6 +315,7 @@ static int parse_globals(ctl_t *ctl, int argc, char **argv)
 		case O_WALLET: ctl->wallet = optarg; break;
 		case O_ESCROW: ctl->escrow = optarg; break;
 		case O_STORE: ctl->store = optarg; break;
+		case O_TASKS: ctl->tasks = optarg; break;
 		case O_TOKEN:
 			ctl->token = optarg;
 			token_given = true;
@@ -315,6 +362,10 @@ static int choose_server(ctl_t *ctl, const ctl_cmd_t *cmd)
 		opt = "--store";
 		ctl->url = ctl->store;
 		ctl->server_name = "store";
+	} else if (cmd->server == CTL_TASKS) {
+		opt = "--tasks";
+		ctl->url = ctl->tasks;
+		ctl->server_name = "task engine";
 	}
 	if (cmd->server != CTL_OFFLINE && !url_ok(ctl->url))
 		return global_fail("%s must be an http:// or https:// URL, got \"%s\"", opt,
@@ -357,12 +408,14 @@ int main(int argc, char **argv)
 	const char *env_wallet = getenv("DUXOS_WALLET_URL");
 	const char *env_escrow = getenv("DUXOS_ESCROW_URL");
 	const char *env_store = getenv("DUXOS_STORE_URL");
+	const char *env_tasks = getenv("DUXOS_TASKS_URL");
 	const char *env_token = getenv("DUXOS_TOKEN");
 	ctl_t ctl = {
 		.registry = env_url && *env_url ? env_url : CTL_DEFAULT_REGISTRY,
 		.wallet = env_wallet && *env_wallet ? env_wallet : CTL_DEFAULT_WALLET,
 		.escrow = env_escrow && *env_escrow ? env_escrow : CTL_DEFAULT_ESCROW,
 		.store = env_store && *env_store ? env_store : CTL_DEFAULT_STORE,
+		.tasks = env_tasks && *env_tasks ? env_tasks : CTL_DEFAULT_TASKS,
 		.token = env_token && *env_token ? env_token : NULL,
 		.timeout_s = CTL_DEFAULT_TIMEOUT,
 	};

@@ -44,9 +44,9 @@ int ctl_usage_error(const ctl_t *ctl, const char *fmt, ...)
 
 static bool is_global_option(const char *arg)
 {
-	static const char *const globals[] = {"--registry", "--wallet",     "--escrow",
-					      "--store",    "--token",      "--token-file",
-					      "--json",     "--timeout"};
+	static const char *const globals[] = {"--registry", "--wallet", "--escrow",
+					      "--store",    "--tasks",  "--token",
+					      "--token-file", "--json", "--timeout"};
 	size_t n = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
 		if (strlen(globals[i]) == n && strncmp(arg, globals[i], n) == 0)

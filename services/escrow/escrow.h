@@ -29,6 +29,7 @@ typedef struct {
 	int64_t recovery_grace_ms; /* an intent older than this is the recovery job's */
 	int64_t wallet_timeout_ms; /* one attempt of a wallet call (3 attempts at most) */
 	int64_t fund_interval_ms;
+	dux_strlist_t fund_payers; /* token subjects (scope service) that may pay out the fund */
 } escrow_cfg_t;
 
 typedef struct {
@@ -161,5 +162,7 @@ void api_list(dux_req_t *r, void *app);
 void api_fund(dux_req_t *r, void *app);
 void api_audit(dux_req_t *r, void *app);
 void api_audit_key(dux_req_t *r, void *app);
+/* fund_payout.c: POST /community-fund/payouts (the airdrop's rounds) */
+void api_fund_payout(dux_req_t *r, void *app);
 
 #endif

@@ -50,6 +50,9 @@ static const dux_cfg_opt_t options[] = {
 	 "milliseconds one attempt of a call to the wallet may take (up to 3 attempts)"},
 	{"escrow.fund_interval_ms", DUX_CFG_INT, E(fund_interval_ms), "1000", 100, 600000, 0,
 	 "milliseconds between checks of the fund's balance (fund.balance when it changed)"},
+	{"escrow.fund_payers", DUX_CFG_STRLIST, E(fund_payers), "duxos-airdrop", 0, 0, 0,
+	 "subjects of service tokens that may pay out the community fund"
+	 " (POST /community-fund/payouts)"},
 	{NULL, 0, 0, NULL, 0, 0, 0, NULL},
 };
 #undef E
@@ -65,6 +68,7 @@ static const dux_route_t routes[] = {
 	{"GET", "/escrow/{id}", api_get, DUX_ROUTE_DB, ANY},
 	{"GET", "/escrows", api_list, DUX_ROUTE_DB, ANY},
 	{"GET", "/community-fund", api_fund, DUX_ROUTE_DB, 0},
+	{"POST", "/community-fund/payouts", api_fund_payout, BD, DUX_SCOPE_SERVICE},
 	{"GET", "/audit", api_audit, DUX_ROUTE_DB, DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN},
 	{"GET", "/audit/key", api_audit_key, 0, 0},
 };
@@ -129,6 +133,8 @@ int main(int argc, char **argv)
 		.schema = "escrow",
 		.default_port = 8103,
 		.default_bus = "tcp://127.0.0.1:7103",
+		/* a payout of the fund to 1000 recipients is about 75 KB */
+		.default_max_body = "1048576",
 		.events_scopes = DUX_SCOPE_SERVICE | DUX_SCOPE_ADMIN, /* wallets and amounts */
 		.opts = options,
 		.cfg = &escrow.cfg,

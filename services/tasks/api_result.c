@@ -2,7 +2,7 @@
  * what the sandbox did. The scheduler hashes the output itself (the reported digest must
  * match), checks it against the task's declared format, and judges the task. Idempotent: the
  * same report again is answered the same; a report for an attempt that was lost or cancelled
- * meanwhile is kept for the record and does not count. */
+ * meanwhile, or that comes after its lease ran out, is kept for the record and does not count. */
 #include "tasks.h"
 #include <dux/json.h>
 #include <dux/text.h>
@@ -250,7 +250,8 @@ void api_attempt_heartbeat(dux_req_t *r, void *app)
 	PGresult *res = NULL;
 	int rc = dux_db_acquire(dux_daemon_db(t->d), &c);
 	if (rc == 0) {
-		rc = dux_db_exec(c, "SELECT a.state, t.state FROM attempts a JOIN tasks t"
+		rc = dux_db_exec(c, "SELECT CASE WHEN a.state = 'running' AND a.lease_until < now()"
+				    " THEN 'lost' ELSE a.state END, t.state FROM attempts a JOIN tasks t"
 				    " ON t.id = a.task_id WHERE a.id = $1", 1, p, &res);
 		dux_db_release(dux_daemon_db(t->d), c);
 	}

@@ -6,9 +6,10 @@
  * (assign.c) gets a third node when the two reports do not agree.
  *
  * Verdicts: agreed (in the majority), disagreed (valid output outside it), failed (the program
- * failed or its output was invalid), lost (no report). The registry hears, per node: success
- * for agreed; failure for disagreed and, in a task that succeeded, for failed; failure for
- * lost. A program that fails everywhere is the task's fault, not the nodes'. */
+ * failed or its output was invalid), lost (no report). The registry hears, per node: in a task
+ * that succeeded, success for agreed and failure for disagreed and failed; failure for lost
+ * in any task. A task that fails without a majority tells nothing about its reports: a program
+ * that fails everywhere is the task's fault, and a split without majority names no liar. */
 #include "schema.h"
 #include "tasks.h"
 #include <dux/text.h>

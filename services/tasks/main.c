@@ -50,6 +50,9 @@ static const dux_cfg_opt_t options[] = {
 	 "milliseconds between rounds of the scheduler job (leases, retries, queue)"},
 	{"tasks.events_poll_ms", DUX_CFG_INT, T(events_poll_ms), "5000", 100, 600000, 0,
 	 "milliseconds between backfills of the registry's events without a gap"},
+	{"tasks.wake_endpoints", DUX_CFG_STRLIST, T(wake_endpoints), "", 0, 0, 0,
+	 "event buses of every scheduler copy (their bus.endpoint) whose task.* events wake the"
+	 " claims waiting here; empty: this daemon's own bus.endpoint"},
 	{"tasks.scheduler_url", DUX_CFG_STR, T(scheduler_url), "http://127.0.0.1:8105", 0, 0, 0,
 	 "executor: base URL of the scheduler it pulls work from"},
 	{"tasks.node_key_file", DUX_CFG_STR, T(node_key_file), "", 0, 0, 0,
@@ -123,6 +126,8 @@ static int start(dux_daemon_t *d, void *app)
 	if (t->scheduler) {
 		r = nodeview_start(t);
 		if (r == 0)
+			r = wake_start(t);
+		if (r == 0)
 			r = dux_daemon_job(d, "tasks.schedule", (int)t->cfg.schedule_interval_ms,
 					   dux_lock_key("tasks.schedule"), sched_run, t);
 		if (r == 0)
@@ -142,6 +147,7 @@ static void stop(dux_daemon_t *d, void *app)
 	(void)d;
 	tasks_t *t = app;
 	executor_stop(t);
+	wake_stop(t);
 	nodeview_stop(t);
 }
 

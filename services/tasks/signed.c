@@ -1,7 +1,7 @@
 /* signed.c - executors authenticate with their node key, as they do with the registry: every
  * request is signed (dux_req_signed), the key is the one the registry announced for the node,
  * and each counter (the sender's clock in ms, within SIGNED_WINDOW_S of ours) is accepted once
- * per node (sql/002_seen_counters.sql says why not "strictly increasing"). */
+ * per node (sql/002_counters_requests.sql says why not "strictly increasing"). */
 #include "tasks.h"
 #include <dux/sign.h>
 #include <stdio.h>
@@ -40,6 +40,13 @@ bool signed_admit(tasks_t *t, dux_req_t *r, dux_db_conn_t *c, const char *node_i
 	dux_key_t *key = NULL;
 	bool usable = false;
 	int64_t counter;
+	if (!dux_req_header(r, DUX_HDR_NODE) || !dux_req_header(r, DUX_HDR_COUNTER) ||
+	    !dux_req_header(r, DUX_HDR_SIGNATURE)) { /* before saying which nodes exist */
+		dux_reply_problem(r, 401, "signature-required",
+				  "this request must be signed by the node key: headers %s, %s and %s",
+				  DUX_HDR_NODE, DUX_HDR_COUNTER, DUX_HDR_SIGNATURE);
+		return false;
+	}
 	int rc = dux_node_id_valid(node_id) == 0 ? node_key(c, node_id, &key, &usable) : DUX_ENOENT;
 	if (rc == DUX_ENOENT || rc == DUX_EPROTO) {
 		dux_reply_problem(r, 403, "unknown-node", "the registry has announced no node %.40s"

@@ -35,6 +35,7 @@ typedef struct {
 	int64_t claim_wait_ms;   /* long-poll of a claim */
 	int64_t schedule_interval_ms;
 	int64_t events_poll_ms;
+	dux_strlist_t wake_endpoints; /* schedulers' buses whose task.* events wake claims */
 	/* executor */
 	char *scheduler_url;
 	char *node_key_file;
@@ -52,6 +53,7 @@ typedef struct {
 } tasks_cfg_t;
 
 typedef struct executor executor_t;
+struct tasks_wake;
 
 typedef struct {
 	tasks_cfg_t cfg;
@@ -69,6 +71,7 @@ typedef struct {
 	pthread_cond_t wake_cv;
 	uint64_t wake_gen;
 	executor_t *exec;
+	struct tasks_wake *wake;
 } tasks_t;
 
 /* ---- config.c: checks the options and derives the limits above; "key: what is wrong". */
@@ -91,7 +94,7 @@ typedef struct {
 } task_spec_t;
 
 /* Reads runtime, code, input, resources, replicas, output_format from body, within the
- * sandbox section's limits. Replies 400/422 and returns false on bad input. */
+ * sandbox section's limits. Replies 400 invalid-field and returns false on bad input. */
 bool spec_read(tasks_t *t, dux_req_t *r, const cJSON *body, bool with_code, task_spec_t *ret);
 void spec_clear(task_spec_t *s);
 /* What an Idempotency-Key stands for: SHA-256 hex of everything the task asks. */
@@ -132,6 +135,10 @@ void reply_db_json(dux_req_t *r, int status, const char *text);
 int assign_task(tasks_t *t, dux_db_conn_t *c, const char *id);
 /* Wakes claims waiting in this process. */
 void assign_wake(tasks_t *t);
+
+/* ---- wake.c: claims woken by any scheduler copy's task.* events (ZeroMQ) */
+int wake_start(tasks_t *t);
+void wake_stop(tasks_t *t);
 
 /* ---- judge.c: validation of reports and the task's verdict */
 

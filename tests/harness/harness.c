@@ -130,6 +130,21 @@ static bool write_config(th_daemon_t *d, const th_pg_t *pg, const char *extra)
 	return fclose(f) == 0;
 }
 
+/* Waits for /readyz 200; false at the deadline or as soon as the daemon has exited (it is
+ * then reaped: d->pid becomes -1). */
+static bool wait_ready_or_exit(th_daemon_t *d, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+			d->pid = -1;
+			return false;
+		}
+		if (th_wait_status(d->url, "/readyz", 200, 50))
+			return true;
+	}
+	return false;
+}
+
 /* Writes the config and starts bin/NAME on d's ports. */
 static bool spawn(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
 		  bool wait_ready)
@@ -156,20 +171,42 @@ static bool spawn(th_daemon_t *d, const char *name, const th_pg_t *pg, const cha
 	}
 	if (d->pid < 0)
 		return false;
-	if (wait_ready && !th_wait_status(d->url, "/readyz", 200, 30000)) {
+	if (wait_ready && !wait_ready_or_exit(d, 30000)) {
 		th_daemon_dump_log(d);
 		return false;
 	}
 	return true;
 }
 
+/* A daemon that could not bind its ports: another process took one between th_free_port's
+ * check and the daemon's bind (tests run side by side). */
+static bool lost_port_race(const th_daemon_t *d)
+{
+	FILE *f = fopen(d->log, "r");
+	char line[1024];
+	bool lost = false;
+	while (f && !lost && fgets(line, sizeof line, f))
+		lost = strstr(line, "cannot listen") || strstr(line, "cannot bind");
+	if (f)
+		fclose(f);
+	return lost;
+}
+
 bool th_daemon_start(th_daemon_t *d, const char *name, const th_pg_t *pg, const char *extra_yaml,
 		     bool wait_ready)
 {
-	memset(d, 0, sizeof *d);
-	d->port = th_free_port();
-	d->bus_port = th_free_port();
-	return spawn(d, name, pg, extra_yaml, wait_ready);
+	for (int tries = 0;; tries++) {
+		memset(d, 0, sizeof *d);
+		d->port = th_free_port();
+		d->bus_port = th_free_port();
+		if (spawn(d, name, pg, extra_yaml, wait_ready))
+			return true;
+		if (tries == 3 || d->pid > 0 || !lost_port_race(d))
+			return false;
+		fprintf(stderr, "%s lost a port to another process; starting it on others\n", name);
+		unlink(d->config);
+		unlink(d->log);
+	}
 }
 
 bool th_daemon_respawn(th_daemon_t *d, const char *name, const th_pg_t *pg,

@@ -6,6 +6,7 @@
  * executor; tasks.trusted_reputation is 0.8 and new nodes have 0.5. */
 #include "registry_util.h"
 #include "tasks_util.h"
+#include <dux/json.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,12 +233,96 @@ static void test_liar_is_outvoted(void **state)
 	th_node_free(&l.n);
 }
 
+static long signed_status(th_node_t *n, const char *path, const char *body, int64_t counter,
+			  const char *problem)
+{
+	dux_client_resp_t resp;
+	if (th_signed(T.url, n, "POST", path, body, counter, &resp) < 0)
+		return -1;
+	long st = resp.status;
+	if (problem && strcmp(th_problem(&resp), problem) != 0) {
+		fprintf(stderr, "%s: problem %s, expected %s\n", path, th_problem(&resp), problem);
+		st = -2;
+	}
+	dux_client_resp_clear(&resp);
+	return st;
+}
+
+/* The executor protocol refuses what is not a known node's own, fresh, signed request, and
+ * bad reports, each with its precise problem. */
+static void test_protocol_refusals(void **state)
+{
+	(void)state;
+	th_node_t stranger, *node0 = &T.nodes[0]; /* the scheduler's own: never killed here */
+	assert_true(th_node_new(&stranger));
+	char body[256];
+	snprintf(body, sizeof body, "{\"node_id\":\"%s\",\"slots\":1,\"free\":1,\"memory_mb\":"
+		 "1024,\"cpus\":1,\"load\":0,\"wait_ms\":0}", stranger.id);
+	/* unsigned */
+	assert_int_equal(th_call(T.url, "POST", "/v1/executor/claim", NULL, NULL, body, NULL), 401);
+	/* not a node of the registry */
+	assert_int_equal(signed_status(&stranger, "/v1/executor/claim", body, 0, "unknown-node"),
+			 403);
+	/* a registered node's id, signed by another key */
+	snprintf(body, sizeof body, "{\"node_id\":\"%s\",\"slots\":1,\"free\":1,\"memory_mb\":"
+		 "1024,\"cpus\":1,\"load\":0,\"wait_ms\":0}", node0->id);
+	th_node_t forger = stranger;
+	snprintf(forger.id, sizeof forger.id, "%s", node0->id);
+	assert_int_equal(signed_status(&forger, "/v1/executor/claim", body, 0, "bad-signature"),
+			 401);
+	/* the node itself: a counter far from its clock, then one used twice */
+	int64_t old = dux_now_us() / 1000 - 3600 * 1000;
+	assert_int_equal(signed_status(node0, "/v1/executor/claim", body, old,
+				       "counter-out-of-window"), 401);
+	int64_t c = th_node_counter(node0);
+	assert_int_equal(signed_status(node0, "/v1/executor/claim", body, c, NULL), 200);
+	assert_int_equal(signed_status(node0, "/v1/executor/claim", body, c, "replayed"), 409);
+	/* bad capacity */
+	char bad[256];
+	snprintf(bad, sizeof bad, "{\"node_id\":\"%s\",\"slots\":0,\"free\":0,\"memory_mb\":"
+		 "1,\"cpus\":1,\"load\":0}", node0->id);
+	assert_int_equal(signed_status(node0, "/v1/executor/claim", bad, 0, "invalid-field"), 400);
+	/* reports: an unknown attempt; another node's attempt; a digest that is not stdout's */
+	char id[64], path[128];
+	tu_bash(bad, sizeof bad, "sleep 2; echo x", ",\"replicas\":1");
+	assert_int_equal(tu_submit(&T, T.user, bad, id), 201);
+	assert_int_equal(signed_status(node0, "/v1/executor/attempts/att_00000000000000000000000000000000/result",
+				       "{}", 0, "not-found"), 404);
+	cJSON *task = NULL;
+	const cJSON *a = NULL;
+	snprintf(path, sizeof path, "/v1/tasks/%s", id);
+	for (int i = 0; i < 100 && !a; i++) {
+		cJSON_Delete(task);
+		assert_int_equal(th_call(T.url, "GET", path, T.user, NULL, NULL, &task), 200);
+		a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(task, "attempts"), 0);
+		if (!a)
+			usleep(50000);
+	}
+	assert_non_null(a);
+	int owner = tu_node_of(&T, a);
+	snprintf(path, sizeof path, "/v1/executor/attempts/%s/result", eu_str(a, "id"));
+	const char *report = "{\"reason\":\"ok\",\"stdout\":\"x\\n\",\"output_sha256\":"
+		"\"0000000000000000000000000000000000000000000000000000000000000000\","
+		"\"usage\":{\"cpu_user_us\":0,\"cpu_sys_us\":0,\"peak_memory_bytes\":0,"
+		"\"wall_us\":0}}";
+	assert_int_equal(signed_status(&stranger, path, report, 0, "node-mismatch"), 401);
+	if (owner >= 0)
+		assert_int_equal(signed_status(&T.nodes[owner], path, report, 0, "invalid-field"), 400);
+	cJSON_Delete(task);
+	cJSON *done = tu_wait_task(&T, T.user, id, 30000);
+	assert_non_null(done);
+	assert_string_equal(eu_str(done, "state"), "succeeded"); /* the real report counted */
+	cJSON_Delete(done);
+	th_node_free(&stranger);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trust_rule_replicates),
 		cmocka_unit_test(test_killed_executor_is_replaced),
 		cmocka_unit_test(test_liar_is_outvoted),
+		cmocka_unit_test(test_protocol_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,7 +10,7 @@ CREATE TABLE seen_counters (
 CREATE INDEX seen_counters_age ON seen_counters (counter);
 ALTER TABLE nodes DROP COLUMN counter;
 
--- What an Idempotency-Key stands for: the SHA-256 of the request's meaning (tasks.c,
--- request_digest), so that the same key with another request is refused instead of answered
--- with the first task.
+-- What an Idempotency-Key stands for: the SHA-256 of the request's meaning (spec_digest in
+-- input.c, call_digest in api_calls.c), so that the same key with another request is refused
+-- instead of answered with the first task.
 ALTER TABLE tasks ADD COLUMN request_sha256 text;
