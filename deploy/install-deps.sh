@@ -3,12 +3,18 @@
 #
 # Fast when nothing is missing (no apt calls at all). As root it installs what is missing; as
 # another user it prints the command to run and exits 1.
+#
+#   deploy/install-deps.sh            what building, running and testing need
+#   deploy/install-deps.sh --deploy   also the packaging checks' tools (tests/deploy): lintian
+#                                     and docker-compose (validates docker/docker-compose.yml)
+#   deploy/install-deps.sh --iso      also what building and booting the ISO needs (iso/,
+#                                     tests/iso): live-build and qemu-system-x86
 set -euo pipefail
 shopt -s inherit_errexit
 
 readonly PROG=${0##*/}
 
-readonly PACKAGES=(
+PACKAGES=(
     # build
     build-essential cmake pkg-config git ca-certificates
     libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libssl-dev libpq-dev libyaml-dev
@@ -22,6 +28,10 @@ readonly PACKAGES=(
     # browser tests (playwright-core from npm drives it; node 20 and npm come with the machine)
     chromium
 )
+# Only with --deploy: the deployment checks skip what is missing and say so.
+readonly DEPLOY_PACKAGES=(lintian docker-compose)
+# Only with --iso: iso/build.sh and tests/iso/build_and_boot.sh (live-build brings debootstrap).
+readonly ISO_PACKAGES=(live-build qemu-system-x86 qemu-utils)
 
 die() {
     printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -51,6 +61,14 @@ install_packages() {
 
 main() {
     local missing
+    local opt
+    for opt in "$@"; do
+        case $opt in
+        --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
+        --iso) PACKAGES+=("${ISO_PACKAGES[@]}") ;;
+        *) die "usage: $PROG [--deploy] [--iso]" ;;
+        esac
+    done
     command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian and its derivatives"
     mapfile -t missing < <(missing_packages)
     if ((${#missing[@]} == 0)); then
