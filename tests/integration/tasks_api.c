@@ -96,6 +96,40 @@ static void test_failure_reason_is_precise(void **state)
 	cJSON_Delete(task);
 }
 
+/* Attempts to get out, through the whole path (API, scheduler, executor, sandbox), fail the
+ * task cleanly with the sandbox's precise reason; the next task runs as usual. The sandbox's
+ * own tests (tests/sandbox/sandbox_escape.c, sandbox_limits.c) cover every escape in detail. */
+static void test_escapes_fail_cleanly(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *code, *more, *reason;
+	} cases[] = {
+		{"exec 3<>/dev/tcp/127.0.0.1/5432 && echo connected", NULL, "nonzero-exit"},
+		{"echo x > /etc/owned && echo wrote", NULL, "nonzero-exit"},
+		{"cat /etc/shadow", NULL, "nonzero-exit"},
+		{"b() { b | b & }; b; sleep 30", ",\"resources\":{\"timeout\":3}", "pids-limit"},
+		{"yes | head -c 300000000 | tr -d y > /dev/null; x=$(head -c 200000000 /dev/zero | tr "
+		 "'\\0' a); echo ${#x}", ",\"resources\":{\"memory_limit\":\"64m\"}", "memory-limit"},
+		{"sleep 60 & sleep 60", ",\"resources\":{\"timeout\":1}", "timeout"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *task = run(cases[i].code, cases[i].more);
+		assert_non_null(task);
+		if (strcmp(eu_str(task, "reason"), cases[i].reason) != 0)
+			fprintf(stderr, "case %zu (%s): %s: %s\n", i, cases[i].code,
+				eu_str(task, "reason"), eu_str(task, "detail"));
+		assert_string_equal(eu_str(task, "state"), "failed");
+		assert_string_equal(eu_str(task, "reason"), cases[i].reason);
+		cJSON_Delete(task);
+	}
+	assert_int_equal(access("/etc/owned", F_OK), -1);
+	cJSON *task = run("echo still fine", NULL);
+	assert_non_null(task);
+	assert_string_equal(eu_str(task, "output"), "still fine\n");
+	cJSON_Delete(task);
+}
+
 /* Output that does not match the declared format fails the task: invalid-output. */
 static void test_output_format_is_checked(void **state)
 {
@@ -308,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_task_runs_and_is_validated),
 		cmocka_unit_test(test_failure_reason_is_precise),
 		cmocka_unit_test(test_output_format_is_checked),
+		cmocka_unit_test(test_escapes_fail_cleanly),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_visibility_and_list),
 		cmocka_unit_test(test_bad_input),
