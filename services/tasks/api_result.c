@@ -5,6 +5,7 @@
  * meanwhile, or that comes after its lease ran out, is kept for the record and does not count. */
 #include "tasks.h"
 #include <dux/json.h>
+#include <dux/log.h>
 #include <dux/text.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ typedef struct {
 	char sha[65];
 	/* answers */
 	char state[16], task_state[16];
+	char task[TASK_ID_LEN + 1];
 	bool counted, conflict;
 } result_ctx_t;
 
@@ -148,8 +150,8 @@ static int result_tx(dux_db_conn_t *c, void *arg)
 	x->conflict = was_reported && strcmp(PQgetvalue(res, 0, 1), x->sha) != 0;
 	x->counted = strcmp(x->state, "running") == 0 && !dux_db_bool(res, 0, 5);
 	cJSON *format = cJSON_Parse(PQgetvalue(res, 0, 2));
-	char task[TASK_ID_LEN + 1];
-	snprintf(task, sizeof task, "%s", PQgetvalue(res, 0, 3));
+	char *task = x->task;
+	snprintf(x->task, sizeof x->task, "%s", PQgetvalue(res, 0, 3));
 	snprintf(x->task_state, sizeof x->task_state, "%s", PQgetvalue(res, 0, 4));
 	PQclear(res);
 	if (!was_reported && (strcmp(x->state, "offered") != 0))
@@ -159,6 +161,8 @@ static int result_tx(dux_db_conn_t *c, void *arg)
 		r = task_end(c, task, "failed", "bundle-refused", x->detail);
 	else if (r == 0 && x->counted)
 		r = judge_task(x->t, c, task);
+	if (r == 0 && x->counted) /* the reporting node has a free slot now */
+		r = assign_backlog(x->t, c, 4) < 0 ? DUX_EIO : 0;
 	if (r < 0)
 		return r;
 	x->counted |= was_reported && !x->conflict;
@@ -169,6 +173,19 @@ static int result_tx(dux_db_conn_t *c, void *arg)
 		PQclear(res);
 	}
 	return r;
+}
+
+/* A paid task that just ended pays or refunds now rather than at the settle job's next round
+ * (which stays the retry when the escrow does not answer). */
+static void settle_now(tasks_t *t, const result_ctx_t *x)
+{
+	dux_db_conn_t *c;
+	if (strcmp(x->task_state, "queued") == 0 || strcmp(x->task_state, "running") == 0 ||
+	    dux_db_acquire(dux_daemon_db(t->d), &c) < 0)
+		return;
+	if (settle_task(t, c, x->task) < 0)
+		dux_warn("task %s: the escrow step waits for the settle job", x->task);
+	dux_db_release(dux_daemon_db(t->d), c);
 }
 
 /* The node the attempt was offered to, "" when there is no such attempt. */
@@ -231,6 +248,7 @@ void api_result(dux_req_t *r, void *app)
 		cJSON_AddStringToObject(out, "task_state", x.task_state);
 		dux_reply_json(r, 200, out);
 		assign_wake(t); /* a retry or a third replica may have been offered */
+		settle_now(t, &x);
 	}
 out:
 	free(x.usage);

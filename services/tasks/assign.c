@@ -142,6 +142,28 @@ int assign_task(tasks_t *t, dux_db_conn_t *c, const char *id)
 	return r < 0 ? r : offered;
 }
 
+int assign_backlog(tasks_t *t, dux_db_conn_t *c, int max)
+{
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", max);
+	const char *p[] = {lim};
+	PGresult *res;
+	int r = dux_db_execp(c, "assign_backlog",
+		"SELECT id FROM tasks tk WHERE state IN ('queued', 'running') AND funded"
+		" AND (SELECT count(*) FROM attempts a WHERE a.task_id = tk.id"
+		"  AND a.state IN ('offered', 'running', 'reported')) < tk.replicas"
+		" ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED", 1, p, &res);
+	if (r < 0)
+		return r;
+	int offered = 0;
+	for (int i = 0; i < PQntuples(res) && r >= 0; i++) {
+		r = assign_task(t, c, PQgetvalue(res, i, 0));
+		offered += r > 0 ? r : 0;
+	}
+	PQclear(res);
+	return r < 0 ? r : offered;
+}
+
 void assign_wake(tasks_t *t)
 {
 	pthread_mutex_lock(&t->wake_mu);

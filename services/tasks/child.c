@@ -57,7 +57,12 @@ static int set_rlimits(const struct sbx_plan *plan)
 }
 
 /* Bounding set first (needs CAP_SETPCAP), then the ids: leaving uid 0 clears the permitted and
- * effective sets; capset makes that explicit rather than a side effect. */
+ * effective sets; capset makes that explicit rather than a side effect.
+ *
+ * The ids are set with raw system calls. glibc's setgroups/setresgid/setresuid change the ids
+ * of every thread of the process: they signal the threads glibc believes exist and wait for
+ * each. This process was made by a raw clone of a multi-threaded daemon, so glibc still lists
+ * the parent's threads, which are not here: the wait could last until the task's timeout. */
 static int drop_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -65,9 +70,10 @@ static int drop_privileges(void)
 	for (int cap = 0; cap <= 63; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -1;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
-		setresgid(DUX_SANDBOX_UID, DUX_SANDBOX_UID, DUX_SANDBOX_UID) < 0 ||
-		setresuid(DUX_SANDBOX_UID, DUX_SANDBOX_UID, DUX_SANDBOX_UID) < 0)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+		syscall(SYS_setgroups, 0, NULL) < 0 ||
+		syscall(SYS_setresgid, DUX_SANDBOX_UID, DUX_SANDBOX_UID, DUX_SANDBOX_UID) < 0 ||
+		syscall(SYS_setresuid, DUX_SANDBOX_UID, DUX_SANDBOX_UID, DUX_SANDBOX_UID) < 0)
 		return -1;
 	memset(data, 0, sizeof(data));
 	return (int)syscall(SYS_capset, &hdr, data);

@@ -164,6 +164,27 @@ static bool settle_once(tasks_t *t, const char *id, const char *what, const char
 	return over;
 }
 
+int settle_task(tasks_t *t, dux_db_conn_t *c, const char *id)
+{
+	const char *p[] = {id};
+	PGresult *res;
+	int r = dux_db_execp(c, "settle_one", "SELECT settle, escrow_id, coalesce(result_hash, '')"
+			     " FROM tasks WHERE id = $1 AND settle IN ('release', 'refund')", 1, p, &res);
+	if (r < 0 || PQntuples(res) == 0) {
+		if (r == 0)
+			PQclear(res);
+		return r;
+	}
+	char what[16], note[200];
+	snprintf(what, sizeof what, "%s", PQgetvalue(res, 0, 0));
+	bool over = settle_once(t, id, what, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), note);
+	PQclear(res);
+	const char *q[] = {id, what, note};
+	return over ? dux_db_exec(c, "UPDATE tasks SET settle = 'done', settle_note = $3,"
+				  " updated_at = now() WHERE id = $1 AND settle = $2", 3, q, NULL)
+		    : 0;
+}
+
 int settle_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx)
 {
 	(void)d;

@@ -133,6 +133,10 @@ void reply_db_json(dux_req_t *r, int status, const char *text);
  * attempts offered (0: none eligible now). Must run inside a transaction holding the task's
  * row lock. */
 int assign_task(tasks_t *t, dux_db_conn_t *c, const char *id);
+/* Offers nodes to the oldest tasks (at most max) still short of attempts, skipping tasks other
+ * transactions hold: a slot that just became free goes to the task that waited longest, not to
+ * the next one submitted. Inside a transaction. Returns the number of attempts offered. */
+int assign_backlog(tasks_t *t, dux_db_conn_t *c, int max);
 /* Wakes claims waiting in this process. */
 void assign_wake(tasks_t *t);
 
@@ -164,6 +168,9 @@ bool signed_admit(tasks_t *t, dux_req_t *r, dux_db_conn_t *c, const char *node_i
 /* ---- jobs.c */
 int sched_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);  /* leases, retries, queue */
 int settle_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx); /* escrow release / refund */
+/* The escrow step of task id if it is due (it ended, paid), at once, on c outside a
+ * transaction; the settle job is the retry when the escrow does not answer. */
+int settle_task(tasks_t *t, dux_db_conn_t *c, const char *id);
 int outcome_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx); /* registry outcomes */
 
 /* ---- peers.c: calls to the other daemons */

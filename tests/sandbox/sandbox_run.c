@@ -207,6 +207,50 @@ static void test_cancel(void **state)
 	sbx_assert_clean();
 }
 
+static atomic_bool churn_stop;
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, nothing, NULL) == 0)
+			pthread_join(t, NULL);
+	}
+	return NULL;
+}
+
+/* A daemon creates threads all the time (one per HTTP connection). The sandbox's child comes
+ * from a raw clone of such a process: had it used glibc's set*id, which waits for every thread
+ * glibc knows of, a clone taken while a thread was being created would wait until the task's
+ * timeout. Many runs under constant thread churn must each end at once. */
+static void test_runs_under_thread_churn(void **state)
+{
+	pthread_t th;
+	(void)state;
+	atomic_store(&churn_stop, false);
+	assert_int_equal(pthread_create(&th, NULL, churn, NULL), 0);
+	for (int i = 0; i < 40; i++) {
+		struct dux_sandbox_spec spec;
+		struct dux_sandbox_result res;
+		sbx_spec(&spec, DUX_SANDBOX_EXEC, "/bin/true");
+		spec.timeout_ms = 10000;
+		sbx_run(&spec, &res);
+		if (res.reason != DUX_SANDBOX_OK || res.wall_us > 5u * 1000000u)
+			fail_msg("run %d: %s after %llu us", i, dux_sandbox_reason_name(res.reason),
+				 (unsigned long long)res.wall_us);
+		dux_sandbox_result_release(&res);
+	}
+	atomic_store(&churn_stop, true);
+	pthread_join(th, NULL);
+	sbx_assert_clean();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_setup_failed_exec),
 		cmocka_unit_test(test_exec_true_json),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_runs_under_thread_churn),
 	};
 	sbx_require_root("sandbox_run");
 	return cmocka_run_group_tests(tests, NULL, sbx_teardown_all);

@@ -6,13 +6,14 @@
 #                           makes a cluster with deploy/local/pgctl.sh init in $PGDIR, destroyed
 #                           at exit, also on failure or Ctrl-C
 #
-# Sets REPO, BUILD, PGCTL, PGBENCH (DUXOS_PGBENCH or PostgreSQL 15's) and, after bench_setup,
+# Sets REPO, BUILD (DUX_BENCH_BUILD, default build/release: another tree when someone else is
+# building that one), PGCTL, PGBENCH (DUXOS_PGBENCH or PostgreSQL 15's) and, after bench_setup,
 # PGDIR; the working directory becomes the repository's root.
 
 BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$BENCH_LIB/../../.." && pwd -P)
 readonly BENCH_LIB REPO
-readonly BUILD=$REPO/build/release
+readonly BUILD=${DUX_BENCH_BUILD:-$REPO/build/release}
 readonly PGCTL=$REPO/deploy/local/pgctl.sh
 # shellcheck disable=SC2034 # used by the run.sh that sources this
 readonly PGBENCH=${DUXOS_PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}

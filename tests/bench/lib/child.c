@@ -15,7 +15,7 @@
 
 #define PROG program_invocation_short_name
 
-#define CHILDREN_MAX 4 /* daemons a benchmark runs at once (the escrow's: wallet and escrow) */
+#define CHILDREN_MAX 8 /* daemons a benchmark runs at once (the tasks': five) */
 
 static volatile sig_atomic_t child_pids[CHILDREN_MAX]; /* killed if we are interrupted */
 

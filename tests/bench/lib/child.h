@@ -16,7 +16,7 @@ typedef struct {
 } bench_daemon_t;
 
 /* SIGINT and SIGTERM kill the children and end the benchmark, SIGPIPE is ignored, and any
- * exit kills a child still running (up to 4 daemons at once). Call once, first. */
+ * exit kills a child still running (up to 8 daemons at once). Call once, first. */
 void bench_guard_install(void);
 
 /* Makes the work directory and chooses the port; false (after printing why) on failure. */
