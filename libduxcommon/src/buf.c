@@ -1,5 +1,6 @@
 /* buf.c - bounded growable buffers. */
 #include <dux/buf.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@ void dux_buf_init(dux_buf_t *b, size_t max)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
-	b->max = max;
+	b->max = max < SIZE_MAX ? max : SIZE_MAX - 1; /* room for the NUL: max + 1 must not wrap */
 }
 
 static int buf_reserve(dux_buf_t *b, size_t extra)

@@ -7,6 +7,7 @@
 #ifndef AIRDROP_H
 #define AIRDROP_H
 
+#include <dux/audit.h>
 #include <dux/bus.h>
 #include <dux/crypto.h>
 #include <dux/daemon.h>
@@ -49,8 +50,7 @@ typedef struct {
 	dux_daemon_t *d;
 	int64_t threshold, dust_min; /* base units */
 	bool weighted;               /* cfg.weighting == "work" */
-	dux_key_t *audit_key;
-	char audit_pub_b64[64];
+	dux_key_t *audit_key; /* signs the audit log (audit.c) */
 	dux_key_t *approver_keys[APPROVERS_MAX]; /* the public keys of cfg.approvers */
 	size_t napprovers;
 	dux_sub_t *sub_registry, *sub_escrow, *sub_tasks;
@@ -163,10 +163,15 @@ int approvals_init(airdrop_t *a, char *err, size_t len);
 /* ---- monitor.c: the job (one copy) */
 int monitor_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
 
-/* ---- audit.c: the signed hash chain */
-int audit_queue(dux_db_conn_t *c, const char *action, const char *round_id, const char *actor,
-		const cJSON *data);
+/* ---- audit.c: the signed hash chain, in libduxcommon's audit module (dux/audit.h) */
+/* The log's tables and names, with a's key (borrowed from a; NULL key when a is NULL). */
+dux_audit_t audit_log(const airdrop_t *a);
+/* Queues an entry in the caller's transaction (data borrowed; round_id may be NULL). */
+DUX_MUST_USE int audit_queue(dux_db_conn_t *c, const char *action, const char *round_id,
+			     const char *actor, const cJSON *data);
+/* Job (ctx: the airdrop_t): links queued entries into the chain and signs them. */
 int audit_chain_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
+/* Loads airdrop.audit_key_file into a->audit_key; "key: why" into err on failure. */
 int audit_init(airdrop_t *a, char *err, size_t len);
 
 /* ---- api helpers (api_rounds.c) */

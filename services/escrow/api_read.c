@@ -185,42 +185,12 @@ void api_fund(dux_req_t *r, void *app)
 void api_audit(dux_req_t *r, void *app)
 {
 	escrow_t *e = app;
-	int64_t after, limit;
-	if (!dux_req_query_i64(r, "after", 0, 0, INT64_MAX / 2, &after) ||
-	    !dux_req_query_i64(r, "limit", 100, 1, 1000, &limit))
-		return;
-	char a[24], l[24];
-	snprintf(a, sizeof a, "%lld", (long long)after);
-	snprintf(l, sizeof l, "%lld", (long long)limit);
-	const char *p[] = {a, l};
-	dux_db_conn_t *c;
-	PGresult *res = NULL;
-	int rc = dux_db_acquire(dux_daemon_db(e->d), &c);
-	if (rc == 0) {
-		rc = dux_db_exec(c,
-				 "SELECT json_build_object('entries', coalesce(json_agg(json_build_object("
-				 "'seq', seq, 'action', action, 'escrow_id', escrow_id, 'actor', actor,"
-				 " 'created_at', created_at, 'data', data, 'prev_hash', prev_hash,"
-				 " 'hash', hash, 'signature', signature) ORDER BY seq), '[]'::json),"
-				 " 'last_seq', (SELECT coalesce(max(seq), 0) FROM audit_log))::text"
-				 " FROM (SELECT * FROM audit_log WHERE seq > $1::bigint ORDER BY seq"
-				 " LIMIT $2::int) a",
-				 2, p, &res);
-		dux_db_release(dux_daemon_db(e->d), c);
-	}
-	if (rc < 0)
-		dux_reply_err(r, rc, "the audit log");
-	else
-		reply_db_json(r, 200, PQgetvalue(res, 0, 0));
-	PQclear(res);
+	dux_audit_t log = audit_log(e);
+	dux_audit_reply_page(r, dux_daemon_db(e->d), &log);
 }
 
 void api_audit_key(dux_req_t *r, void *app)
 {
-	escrow_t *e = app;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "algorithm", "Ed25519");
-	cJSON_AddStringToObject(o, "public_key", e->audit_pub_b64);
-	cJSON_AddStringToObject(o, "encoding", "base64url");
-	dux_reply_json(r, 200, o);
+	dux_audit_t log = audit_log(app);
+	dux_audit_reply_key(r, &log);
 }

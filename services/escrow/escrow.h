@@ -3,6 +3,7 @@
 #ifndef ESCROW_H
 #define ESCROW_H
 
+#include <dux/audit.h>
 #include <dux/crypto.h>
 #include <dux/daemon.h>
 #include <dux/http.h>
@@ -36,8 +37,7 @@ typedef struct {
 	escrow_cfg_t cfg;
 	dux_daemon_t *d;
 	int64_t max_amount, fund_threshold; /* base units */
-	dux_key_t *audit_key;
-	char audit_pub_b64[64];
+	dux_key_t *audit_key; /* signs the audit log (audit.c) */
 	/* the fund's shard accounts, once made (fund.c) */
 	char shards[FUND_SHARDS_MAX][64];
 	int nshards; /* 0 until they exist in the wallet */
@@ -115,14 +115,16 @@ int moves_complete(escrow_t *e, const escrow_row_t *row, const char *actor, char
 /* The shares of amount for a community rate in basis points. */
 void split_amount(int64_t amount, int32_t bps, int64_t *ret_provider, int64_t *ret_community);
 
-/* ---- audit.c */
+/* ---- audit.c: the escrow's log in libduxcommon's audit module (dux/audit.h) */
 
-/* Queues an audit entry in the caller's transaction (data borrowed). */
-int audit_queue(dux_db_conn_t *c, const char *action, const char *escrow_id, const char *actor,
-		const cJSON *data);
-/* Job: links queued entries into the signed hash chain. */
+/* The log's tables and names, with e's key (borrowed from e; NULL key when e is NULL). */
+dux_audit_t audit_log(const escrow_t *e);
+/* Queues an audit entry in the caller's transaction (data borrowed; escrow_id may be NULL). */
+DUX_MUST_USE int audit_queue(dux_db_conn_t *c, const char *action, const char *escrow_id,
+			     const char *actor, const cJSON *data);
+/* Job (ctx: the escrow_t): links queued entries into the signed hash chain. */
 int audit_chain_run(dux_daemon_t *d, dux_db_conn_t *c, void *ctx);
-/* Loads audit.key_file. */
+/* Loads escrow.audit_key_file into e->audit_key; "key: why" into err on failure. */
 int audit_init(escrow_t *e, char *err, size_t len);
 
 /* ---- fund.c */

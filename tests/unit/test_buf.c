@@ -1,6 +1,7 @@
 /* test_buf.c - bounded buffers: the maximum holds, failures change nothing, steal hands over. */
 #include "unit.h"
 #include <dux/buf.h>
+#include <stdint.h>
 
 static void append_and_terminate(void **state)
 {
@@ -17,6 +18,17 @@ static void append_and_terminate(void **state)
 	dux_buf_free(&b);
 	assert_null(b.data);
 	assert_int_equal(b.len, 0);
+}
+
+/* No limit (SIZE_MAX) is a limit like any other: the room for the NUL must not wrap. */
+static void unlimited_buffer_holds_its_text(void **state)
+{
+	(void)state;
+	dux_buf_t b;
+	dux_buf_init(&b, SIZE_MAX);
+	assert_int_equal(dux_buf_printf(&b, "%s-%d", "a longer text than one byte", 42), 0);
+	assert_string_equal(b.data, "a longer text than one byte-42");
+	dux_buf_free(&b);
 }
 
 static void max_is_respected(void **state)
@@ -142,6 +154,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(append_and_terminate),
 		cmocka_unit_test(max_is_respected),
+		cmocka_unit_test(unlimited_buffer_holds_its_text),
 		cmocka_unit_test(first_append_beyond_max_leaves_nothing),
 		cmocka_unit_test(grows_across_many_appends),
 		cmocka_unit_test(printf_appends_and_respects_max),
