@@ -8,7 +8,9 @@
 #   deploy/install-deps.sh --deploy   also the packaging checks' tools (tests/deploy): lintian
 #                                     and docker-compose (validates docker/docker-compose.yml)
 #   deploy/install-deps.sh --iso      also what building and booting the ISO needs (iso/,
-#                                     tests/iso): live-build and qemu-system-x86
+#                                     tests/iso): live-build, cpio and qemu-system-x86
+#   deploy/install-deps.sh --ha       also the high-availability test's engines (tests/ha,
+#                                     deploy/ha): haproxy and pgbouncer
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -30,8 +32,12 @@ PACKAGES=(
 )
 # Only with --deploy: the deployment checks skip what is missing and say so.
 readonly DEPLOY_PACKAGES=(lintian docker-compose)
-# Only with --iso: iso/build.sh and tests/iso/build_and_boot.sh (live-build brings debootstrap).
-readonly ISO_PACKAGES=(live-build qemu-system-x86 qemu-utils)
+# Only with --iso: iso/build.sh and tests/iso/build_and_boot.sh (live-build brings debootstrap;
+# it copies config/includes.binary with cpio, which it does not depend on).
+readonly ISO_PACKAGES=(live-build cpio qemu-system-x86 qemu-utils)
+# Only with --ha: tests/ha/test_ha.sh (HAProxy in front of two copies of a daemon, PgBouncer in
+# front of PostgreSQL); it installs them itself when run as root.
+readonly HA_PACKAGES=(haproxy pgbouncer)
 
 die() {
     printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -66,7 +72,8 @@ main() {
         case $opt in
         --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
         --iso) PACKAGES+=("${ISO_PACKAGES[@]}") ;;
-        *) die "usage: $PROG [--deploy] [--iso]" ;;
+        --ha) PACKAGES+=("${HA_PACKAGES[@]}") ;;
+        *) die "usage: $PROG [--deploy] [--iso] [--ha]" ;;
         esac
     done
     command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian and its derivatives"

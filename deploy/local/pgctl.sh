@@ -11,6 +11,11 @@
 # PostgreSQL refuses to run as root: when invoked as root, the server runs as the system user
 # `duxos` (created when missing; override with DUXOS_PG_RUN_AS). Otherwise it runs as the
 # invoking user. Clients connect as role `duxos` over TCP on 127.0.0.1 with the password.
+#
+# A standby (`standby DIR PRIMARY_DIR`) is a copy of a running primary made with pg_basebackup
+# that follows it by streaming replication through a replication slot; `promote DIR` makes it a
+# primary (what a failover manager such as Patroni does). Both serve tests/ha and the notes in
+# deploy/ha/README.md; the local cluster has no standby.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -42,6 +47,13 @@ usage: $PROG COMMAND DIR [ARGS...]
   psql DIR [ARGS...]  run psql as role $APP_ROLE over TCP with the cluster's password
   createdb DIR NAME   create database NAME owned by role $APP_ROLE (for per-test databases)
   destroy DIR         stop the cluster and remove DIR
+  standby DIR PRIMARY_DIR [PORT] [--sync]
+                      make DIR a streaming-replication standby of the running cluster in
+                      PRIMARY_DIR (pg_basebackup; replication slot and application_name
+                      standby_<name of DIR>) and start it; --sync then makes the primary wait
+                      for it at every commit (synchronous_standby_names = 'FIRST 1 (...)': no
+                      commit completes on the primary while that standby is down)
+  promote DIR         promote a standby to a primary; waits until it accepts writes
 
 Environment: DUXOS_PG_BIN (default $PG_BIN), DUXOS_PG_RUN_AS (default: duxos when root,
 else the invoking user).
@@ -545,6 +557,149 @@ shut_down_for_destroy() {
     kill_server
 }
 
+# ---------------------------------------------------------------------------------------------
+# Streaming replication: a standby of a running cluster, and its promotion.
+
+# The name a standby goes by on its primary (slot and application_name): standby_<DIR's name>.
+standby_name() {
+    local base=${DIR##*/}
+    base=${base,,}
+    base=${base//[^a-z0-9_]/_}
+    printf 'standby_%s' "${base:0:40}"
+}
+
+# on_cluster OTHER_DIR CMD...: runs CMD with DIR set to another cluster's directory.
+on_cluster() {
+    local saved=$DIR rc=0
+    DIR=$1
+    shift
+    "$@" || rc=$?
+    DIR=$saved
+    return "$rc"
+}
+
+# A primary accepts replication connections from its own user over its socket (mode 700).
+allow_local_replication() {
+    local hba
+    hba=$(data_dir)/pg_hba.conf
+    grep -q '^local[[:space:]]\+replication[[:space:]]' "$hba" && return 0
+    printf '%s\n' 'local   replication  all                 trust' >>"$hba"
+    as_pg "$PG_BIN/pg_ctl" reload -D "$(data_dir)" >/dev/null
+}
+
+# Settings that make a copied data directory a standby of the primary at SOCK:PORT.
+write_standby_config() {
+    local psock=$1 pport=$2 name=$3
+    cat >>"$(data_dir)/postgresql.conf" <<EOF
+# standby of $psock:$pport (pgctl.sh standby)
+primary_conninfo = 'host=$psock port=$pport user=$PG_SUPERUSER application_name=$name'
+primary_slot_name = '$name'
+hot_standby = on
+EOF
+    # a synchronous_standby_names copied from the primary would make the promoted standby wait
+    # for a standby of its own at every commit
+    sed -i '/^synchronous_standby_names/d' "$(data_dir)/postgresql.auto.conf"
+    as_pg touch "$(data_dir)/standby.signal"
+}
+
+# wait_streaming PORT NAME [sync]: until the primary on PORT reports standby NAME streaming
+# (and synchronous, with sync).
+wait_streaming() {
+    local pport=$1 name=$2 want=${3:-} state deadline=$((SECONDS + START_TIMEOUT))
+    while ((SECONDS < deadline)); do
+        state=$(superuser_sql "$pport" -tA -c "SELECT sync_state FROM pg_stat_replication
+            WHERE application_name = '$name' AND state = 'streaming'") || state=""
+        [[ -n $state && ($want != sync || $state == sync) ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+drop_slot() {
+    local pport=$1 name=$2
+    superuser_sql "$pport" -c "SELECT pg_drop_replication_slot(slot_name)
+        FROM pg_replication_slots WHERE slot_name = '$name'" >/dev/null 2>&1 || true
+}
+
+cmd_standby() {
+    set_dir "${1:-}"
+    local primary=${2:-} port="" sync="" arg pdir pport psock name
+    [[ -n $primary ]] || die "missing PRIMARY_DIR argument (see '$PROG --help')"
+    shift 2
+    for arg in "$@"; do
+        case $arg in
+            --sync) sync=sync ;;
+            *)
+                if ! valid_port "$arg" || [[ -n $port ]]; then
+                    die "invalid argument '$arg' (PORT or --sync)"
+                fi
+                port=$arg
+                ;;
+        esac
+    done
+    resolve_run_as
+    pdir=$(cd "$primary" 2>/dev/null && pwd -P) || die "no directory $primary"
+    [[ $pdir != "$DIR" ]] || die "a cluster cannot be its own standby"
+    on_cluster "$pdir" require_cluster
+    on_cluster "$pdir" is_running || die "the primary in $pdir is not running"
+    pport=$(on_cluster "$pdir" recorded_port)
+    psock=$(on_cluster "$pdir" sock_dir)
+    precheck_create "$port"
+    [[ -d $DIR ]] || CREATED_DIR=1
+    [[ -n $port ]] || port=$(free_port)
+    lock_dir
+    name=$(standby_name)
+    trap undo_init EXIT
+    make_layout
+    check_reachable
+    on_cluster "$pdir" allow_local_replication
+    if ! as_pg "$PG_BIN/pg_basebackup" --pgdata="$(data_dir)" --host="$psock" --port="$pport" \
+        --username="$PG_SUPERUSER" --wal-method=stream --checkpoint=fast \
+        --create-slot --slot="$name" >"$DIR/log/basebackup.log" 2>&1; then
+        tail -n 20 "$DIR/log/basebackup.log" >&2
+        on_cluster "$pdir" drop_slot "$pport" "$name"
+        die "pg_basebackup from $pdir failed (its last lines are above)"
+    fi
+    write_config "$port"
+    write_standby_config "$psock" "$pport" "$name"
+    cp "$pdir/password" "$(pw_file)"
+    chmod 600 "$(pw_file)"
+    give_to_pg "$(pw_file)"
+    start_server "$port"
+    write_env "$port"
+    trap - EXIT
+    if [[ -n $sync ]]; then
+        on_cluster "$pdir" superuser_sql "$pport" \
+            -c "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ($name)'" \
+            -c "SELECT pg_reload_conf()" >/dev/null
+    fi
+    on_cluster "$pdir" wait_streaming "$pport" "$name" "$sync" ||
+        die "the primary does not report $name streaming${sync:+ synchronously} within ${START_TIMEOUT}s"
+    note "standby $name of $pdir ready in $DIR on 127.0.0.1:$port${sync:+ (synchronous)}"
+}
+
+cmd_promote() {
+    set_dir "${1:-}"
+    resolve_run_as
+    require_cluster
+    lock_dir
+    is_running || die "the cluster in $DIR is not running"
+    local port deadline
+    port=$(recorded_port)
+    if [[ ! -f $(data_dir)/standby.signal ]]; then
+        note "not a standby: already a primary"
+        return 0
+    fi
+    as_pg "$PG_BIN/pg_ctl" promote -D "$(data_dir)" -w -t "$START_TIMEOUT" >/dev/null ||
+        die "pg_ctl promote failed (see $(log_file))"
+    deadline=$((SECONDS + START_TIMEOUT))
+    until [[ $(superuser_sql "$port" -tA -c "SELECT pg_is_in_recovery()") == f ]]; do
+        ((SECONDS < deadline)) || die "$DIR still in recovery ${START_TIMEOUT}s after promote"
+        sleep 0.1
+    done
+    note "promoted: $DIR accepts writes on 127.0.0.1:$port"
+}
+
 main() {
     local cmd=${1:-}
     shift || true
@@ -557,6 +712,8 @@ main() {
         psql) cmd_psql "$@" ;;
         createdb) cmd_createdb "$@" ;;
         destroy) cmd_destroy "$@" ;;
+        standby) cmd_standby "$@" ;;
+        promote) cmd_promote "$@" ;;
         -h | --help | help) usage ;;
         "") usage >&2; exit 2 ;;
         *) usage >&2; die "unknown command '$cmd'" ;;
