@@ -124,18 +124,23 @@ static void complete(escrow_t *e, dux_req_t *r, begin_t *x, cJSON *validation)
 }
 
 /* Runs begin_tx and replies to what stops it; true when the intent is recorded. found_ok: a
- * status that means "already done as asked" (answered 200 as it stands). */
+ * status that means "already done as asked" (answered 200 as it stands); the intent itself
+ * found again is answered 202. */
 static bool begin(escrow_t *e, dux_req_t *r, begin_t *x, const char *found_ok)
 {
 	int rc = dux_db_tx(dux_daemon_db(e->d), NULL, begin_tx, x);
 	if (rc == 0)
 		return true;
 	char *json = NULL;
-	if (rc == DUX_ECONFLICT && found_ok && strcmp(x->found, found_ok) == 0) {
+	/* already done as asked: 200; the same step already under way (its request died, or
+	 * the copy that took it did; the recovery job finishes it): 202, as its first answer */
+	bool done = found_ok && strcmp(x->found, found_ok) == 0;
+	bool under_way = moves_is_intent(x->to) && strcmp(x->found, x->to) == 0;
+	if (rc == DUX_ECONFLICT && (done || under_way)) {
 		dux_db_conn_t *c;
 		if (dux_db_acquire(dux_daemon_db(e->d), &c) == 0) {
 			if (escrows_get(c, x->id, &json) == 0)
-				reply_db_json(r, 200, json);
+				reply_db_json(r, done ? 200 : 202, json);
 			dux_db_release(dux_daemon_db(e->d), c);
 		}
 		if (json) {

@@ -422,6 +422,38 @@ static void shares_floor_to_the_unit(void **state)
 
 /* ---- refunds */
 
+/* A release asked again while the first one's wallet step is still under way (the wallet was
+ * away; the recovery job finishes it) is answered 202 as the first was, not refused; once
+ * the step is done the same release is answered 200. */
+static void release_repeated_while_under_way(void **state)
+{
+	(void)state;
+	eu_user_t u, p;
+	char id[64];
+	assert_true(eu_user(&E, &u, "again", DUX_SCOPE_USER, "10"));
+	assert_true(eu_user(&E, &p, "prov", DUX_SCOPE_PROVIDER, NULL));
+	create_held(&u, p.addr, "4", NULL, id);
+	assert_int_equal(eu_wallet_stop(&E), 0);
+	cJSON *j = release(E.service, id, 202, "");
+	assert_string_equal(eu_str(j, "status"), "releasing");
+	cJSON_Delete(j);
+	j = release(E.service, id, 202, "");
+	assert_string_equal(eu_str(j, "status"), "releasing");
+	cJSON_Delete(j);
+	assert_true(eu_wallet_restart(&E));
+	bool released = false;
+	for (int i = 0; i < 200 && !released; i++) {
+		j = get_escrow(id);
+		released = strcmp(eu_str(j, "status"), "released") == 0;
+		cJSON_Delete(j);
+		if (!released)
+			usleep(100000);
+	}
+	assert_true(released);
+	status_only(release(E.service, id, 200, ""));
+	assert_true(eu_conserved(&E));
+}
+
 static void refund_returns_everything(void **state)
 {
 	(void)state;
@@ -1275,6 +1307,7 @@ int main(void)
 		cmocka_unit_test(audit_log_is_chained_and_signed),
 		cmocka_unit_test(events_are_not_public),
 		cmocka_unit_test(default_min_timeout_is_10_s),
+		cmocka_unit_test(release_repeated_while_under_way),
 		cmocka_unit_test(money_is_conserved),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
